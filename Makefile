@@ -1,0 +1,71 @@
+# planverify - a thin front for CMake. The README's two commands:
+#   make run    install what is missing, build, run the main job
+#   make test   install what is missing, build, run every test
+# and for developers:
+#   make sanitize   the tests again under ASan + UBSan (in build-san/)
+#   make format     rewrite solver/ server/ tests/ C files with clang-format
+#   make clean      remove build/ and build-san/
+#
+# An existing build directory is used as it is (its generator and options
+# kept); CMake re-runs itself when CMakeLists.txt or the file lists change.
+
+MAKEFLAGS += --no-print-directory
+
+BUILD_DIR ?= build
+SAN_BUILD_DIR ?= build-san
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+CTEST ?= ctest
+CLANG_FORMAT ?= clang-format
+
+SPECS := $(wildcard specs/*.yaml)
+
+# ---------------------------------------------------------------------------
+# RUN_CMD: what `make run` runs. For now a syntax check of the bundled specs;
+# once the service works this becomes:  ./$(BUILD_DIR)/planverify serve
+RUN_CMD ?= ./$(BUILD_DIR)/planverify lint --syntax-only $(SPECS)
+RUN_NOTE ?= make run: the bundled specs were checked; the gRPC service is not wired into make run yet.
+# ---------------------------------------------------------------------------
+
+.PHONY: all deps build test run sanitize format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+# Configure DIR with ARGS unless it already holds a generated build (a
+# Makefile or build.ninja): an existing directory keeps its generator and
+# cache, and a configure that failed half-way is simply run again.
+define configure
+	@if [ ! -f $(1)/Makefile ] && [ ! -f $(1)/build.ninja ]; then \
+	    $(CMAKE) -S . -B $(1) $(2); \
+	fi
+endef
+
+build: deps
+	$(call configure,$(BUILD_DIR),)
+	@$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	@$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure -j2
+
+run: build
+	@if [ ! -x ./$(BUILD_DIR)/planverify ]; then \
+	    echo "make run: ./$(BUILD_DIR)/planverify was not built (server/ has no sources yet)" >&2; \
+	    exit 1; \
+	fi
+	$(RUN_CMD)
+	@echo "$(RUN_NOTE)"
+
+sanitize: deps
+	$(call configure,$(SAN_BUILD_DIR),-DPV_SANITIZE=ON)
+	@$(CMAKE) --build $(SAN_BUILD_DIR) -j$(JOBS)
+	@$(CTEST) --test-dir $(SAN_BUILD_DIR) --output-on-failure -j2
+
+format:
+	@files=$$(find solver server tests -name '*.[ch]' 2>/dev/null | sort); \
+	if [ -n "$$files" ]; then $(CLANG_FORMAT) -i $$files; fi
+
+clean:
+	rm -rf $(BUILD_DIR) $(SAN_BUILD_DIR)
