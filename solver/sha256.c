@@ -35,37 +35,46 @@ static const uint32_t h_initial[8] = {
     0x5be0cd19,
 };
 
-static uint32_t rotr(uint32_t x, unsigned n) {
+static uint32_t rotr(uint32_t x, unsigned n)
+{
     return (x >> n) | (x << (32u - n));
 }
 
 /* The six logical functions of FIPS 180-4 4.1.2. */
-static uint32_t ch(uint32_t x, uint32_t y, uint32_t z) {
+static uint32_t ch(uint32_t x, uint32_t y, uint32_t z)
+{
     return (x & y) ^ (~x & z);
 }
-static uint32_t maj(uint32_t x, uint32_t y, uint32_t z) {
+static uint32_t maj(uint32_t x, uint32_t y, uint32_t z)
+{
     return (x & y) ^ (x & z) ^ (y & z);
 }
-static uint32_t big_sigma0(uint32_t x) {
+static uint32_t big_sigma0(uint32_t x)
+{
     return rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22);
 }
-static uint32_t big_sigma1(uint32_t x) {
+static uint32_t big_sigma1(uint32_t x)
+{
     return rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25);
 }
-static uint32_t small_sigma0(uint32_t x) {
+static uint32_t small_sigma0(uint32_t x)
+{
     return rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3);
 }
-static uint32_t small_sigma1(uint32_t x) {
+static uint32_t small_sigma1(uint32_t x)
+{
     return rotr(x, 17) ^ rotr(x, 19) ^ (x >> 10);
 }
 
 /* Read a big-endian 32-bit word; the standard fixes the byte order, so this
  * does not depend on the host's. */
-static uint32_t load_be32(const uint8_t *p) {
+static uint32_t load_be32(const uint8_t *p)
+{
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
-static void store_be32(uint8_t *p, uint32_t v) {
+static void store_be32(uint8_t *p, uint32_t v)
+{
     p[0] = (uint8_t)(v >> 24);
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
@@ -73,7 +82,8 @@ static void store_be32(uint8_t *p, uint32_t v) {
 }
 
 /* FIPS 180-4 6.2.2: fold one 64-byte block into the hash value. */
-static void compress(uint32_t h[8], const uint8_t block[64]) {
+static void compress(uint32_t h[8], const uint8_t block[64])
+{
     uint32_t w[64];
     for (int t = 0; t < 16; t++)
         w[t] = load_be32(block + 4 * t);
@@ -104,7 +114,8 @@ static void compress(uint32_t h[8], const uint8_t block[64]) {
     h[7] += hh;
 }
 
-void pv_sha256_init(pv_sha256_ctx *ctx) {
+void pv_sha256_init(pv_sha256_ctx *ctx)
+{
     memcpy(ctx->h, h_initial, sizeof ctx->h);
     ctx->total = 0;
     ctx->block_len = 0;
@@ -112,7 +123,8 @@ void pv_sha256_init(pv_sha256_ctx *ctx) {
 
 /* Buffers input until a block is full; whole blocks in the input are
  * compressed straight from it without copying. */
-void pv_sha256_update(pv_sha256_ctx *ctx, const void *data, size_t len) {
+void pv_sha256_update(pv_sha256_ctx *ctx, const void *data, size_t len)
+{
     const uint8_t *p = data;
     if (len == 0)
         return; /* data may be NULL then, and memcpy must not see it */
@@ -144,7 +156,8 @@ void pv_sha256_update(pv_sha256_ctx *ctx, const void *data, size_t len) {
 
 /* FIPS 180-4 5.1.1: append a 1 bit, zeros up to 56 bytes mod 64, then the
  * message length in bits as a 64-bit big-endian number. */
-void pv_sha256_final(pv_sha256_ctx *ctx, uint8_t out[PV_SHA256_DIGEST_SIZE]) {
+void pv_sha256_final(pv_sha256_ctx *ctx, uint8_t out[PV_SHA256_DIGEST_SIZE])
+{
     uint64_t bits = ctx->total * 8;
 
     ctx->block[ctx->block_len++] = 0x80;
@@ -164,14 +177,16 @@ void pv_sha256_final(pv_sha256_ctx *ctx, uint8_t out[PV_SHA256_DIGEST_SIZE]) {
     memset(ctx, 0, sizeof *ctx);
 }
 
-void pv_sha256(const void *data, size_t len, uint8_t out[PV_SHA256_DIGEST_SIZE]) {
+void pv_sha256(const void *data, size_t len, uint8_t out[PV_SHA256_DIGEST_SIZE])
+{
     pv_sha256_ctx ctx;
     pv_sha256_init(&ctx);
     pv_sha256_update(&ctx, data, len);
     pv_sha256_final(&ctx, out);
 }
 
-void pv_sha256_to_hex(const uint8_t digest[PV_SHA256_DIGEST_SIZE], char out[PV_SHA256_HEX_SIZE]) {
+void pv_sha256_to_hex(const uint8_t digest[PV_SHA256_DIGEST_SIZE], char out[PV_SHA256_HEX_SIZE])
+{
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < PV_SHA256_DIGEST_SIZE; i++) {
         out[2 * i] = digits[digest[i] >> 4];
@@ -180,7 +195,8 @@ void pv_sha256_to_hex(const uint8_t digest[PV_SHA256_DIGEST_SIZE], char out[PV_S
     out[2 * PV_SHA256_DIGEST_SIZE] = '\0';
 }
 
-void pv_sha256_hex(const void *data, size_t len, char out[PV_SHA256_HEX_SIZE]) {
+void pv_sha256_hex(const void *data, size_t len, char out[PV_SHA256_HEX_SIZE])
+{
     uint8_t digest[PV_SHA256_DIGEST_SIZE];
     pv_sha256(data, len, digest);
     pv_sha256_to_hex(digest, out);

@@ -15,7 +15,8 @@
 
 #include "pv_sha256.h"
 
-static void check_hex(const void *data, size_t len, const char *expected) {
+static void check_hex(const void *data, size_t len, const char *expected)
+{
     char hex[PV_SHA256_HEX_SIZE];
     memset(hex, 'x', sizeof hex);
     pv_sha256_hex(data, len, hex);
@@ -23,12 +24,14 @@ static void check_hex(const void *data, size_t len, const char *expected) {
     assert_string_equal(hex, expected);
 }
 
-static void check_str(const char *s, const char *expected) {
+static void check_str(const char *s, const char *expected)
+{
     check_hex(s, strlen(s), expected);
 }
 
 /* "abcd...zabcd...": byte i is 'a' + i % 26. */
-static char *alphabet_run(size_t len) {
+static char *alphabet_run(size_t len)
+{
     char *p = malloc(len + 1);
     assert_non_null(p);
     for (size_t i = 0; i < len; i++)
@@ -38,7 +41,8 @@ static char *alphabet_run(size_t len) {
 }
 
 /* Bytes that cover all 256 values, including those with the top bit set. */
-static uint8_t *binary_run(size_t len) {
+static uint8_t *binary_run(size_t len)
+{
     uint8_t *p = malloc(len);
     assert_non_null(p);
     for (size_t i = 0; i < len; i++)
@@ -46,32 +50,37 @@ static uint8_t *binary_run(size_t len) {
     return p;
 }
 
-static void test_empty(void **state) {
+static void test_empty(void **state)
+{
     (void)state;
     const char *want = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     check_str("", want);
     check_hex(NULL, 0, want);
 }
 
-static void test_abc(void **state) {
+static void test_abc(void **state)
+{
     (void)state;
     check_str("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-static void test_448_bits(void **state) {
+static void test_448_bits(void **state)
+{
     (void)state;
     check_str("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
-static void test_896_bits(void **state) {
+static void test_896_bits(void **state)
+{
     (void)state;
     check_str("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmn"
               "hijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
               "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
 }
 
-static void test_million_a(void **state) {
+static void test_million_a(void **state)
+{
     (void)state;
     const char *want = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
     size_t n = 1000000;
@@ -99,7 +108,8 @@ static void test_million_a(void **state) {
 }
 
 /* Digests from: python3 -c "print(end=''.join(chr(97+i%26) for i in range(N)))" | sha256sum */
-static void test_padding_boundaries(void **state) {
+static void test_padding_boundaries(void **state)
+{
     (void)state;
     static const struct {
         size_t len;
@@ -119,7 +129,8 @@ static void test_padding_boundaries(void **state) {
 }
 
 /* Digest from: bytes (i*31+7) & 0xff for i < 1000, through sha256sum. */
-static void test_binary_bytes(void **state) {
+static void test_binary_bytes(void **state)
+{
     (void)state;
     uint8_t *msg = binary_run(1000);
     check_hex(msg, 1000, "5097e7d587352f5097062ae679f37bda5802d9f875aba14c8cb4d1a188ada179");
@@ -128,7 +139,8 @@ static void test_binary_bytes(void **state) {
 
 /* Splitting a message at any point, including into empty pieces, must not
  * change its digest. */
-static void test_incremental_matches_one_shot(void **state) {
+static void test_incremental_matches_one_shot(void **state)
+{
     (void)state;
     const size_t n = 200;
     uint8_t *msg = binary_run(n);
@@ -150,7 +162,8 @@ static void test_incremental_matches_one_shot(void **state) {
 }
 
 /* A context may be copied to reuse the hash of a common prefix. */
-static void test_context_copy(void **state) {
+static void test_context_copy(void **state)
+{
     (void)state;
     pv_sha256_ctx base, copy;
     uint8_t digest[PV_SHA256_DIGEST_SIZE];
@@ -169,7 +182,8 @@ static void test_context_copy(void **state) {
     assert_string_equal(hex, "fb8e20fc2e4c3f248c60c39bd652f3c1347298bb977b8b4d5903b85055620603");
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_abc),

@@ -1,0 +1,90 @@
+/*
+ * pv_doc.h - a small document tree (maps, sequences, scalars with source
+ * positions) that both spec and plan loaders read. It is built from YAML
+ * (and JSON, which libyaml also reads) with the YAML 1.2 core schema, with
+ * bounds on size, depth and alias expansion, and with duplicate keys
+ * rejected. The JSONL reader builds the same tree from Jansson values.
+ */
+#ifndef PV_DOC_H
+#define PV_DOC_H
+
+#include "pv_common.h"
+
+typedef enum pv_node_kind { PV_N_SCALAR, PV_N_SEQ, PV_N_MAP } pv_node_kind;
+
+/* What a scalar resolves to under the YAML 1.2 core schema. */
+typedef enum pv_scalar_kind {
+    PV_S_STRING,
+    PV_S_INT,
+    PV_S_BOOL,
+    PV_S_NULL,
+    PV_S_FLOAT,
+    PV_S_BIGINT /* an integer that does not fit in 64 bits */
+} pv_scalar_kind;
+
+/* Scalar styles, for mapping offsets inside a scalar to file positions. */
+typedef enum pv_scalar_style {
+    PV_STYLE_PLAIN,
+    PV_STYLE_SINGLE,
+    PV_STYLE_DOUBLE,
+    PV_STYLE_LITERAL,
+    PV_STYLE_FOLDED,
+    PV_STYLE_JSON /* from Jansson: no source text */
+} pv_scalar_style;
+
+typedef struct pv_node pv_node;
+
+struct pv_node {
+    pv_node_kind kind;
+    pv_pos pos; /* where the node starts */
+    /* scalar */
+    pv_scalar_kind skind;
+    pv_scalar_style style;
+    pv_str str;                /* the scalar's text (decoded) */
+    int64_t ival;              /* PV_S_INT */
+    bool bval;                 /* PV_S_BOOL */
+    size_t src_start, src_end; /* byte range of the scalar in the source */
+    /* seq: items[0..n); map: keys[0..n) and items[0..n) */
+    pv_node **items;
+    pv_node **keys;
+    size_t n;
+};
+
+typedef struct pv_doc {
+    char *file;   /* name used in diagnostics */
+    char *source; /* the whole source text (owned) */
+    size_t source_len;
+    pv_node *root; /* NULL for an empty document */
+} pv_doc;
+
+/* Bounds applied when loading. */
+#define PV_DOC_MAX_BYTES (4u << 20) /* 4 MiB per file */
+#define PV_DOC_MAX_DEPTH 64         /* nesting of maps and sequences */
+#define PV_DOC_MAX_NODES 200000     /* nodes after alias expansion */
+
+/*
+ * Parse YAML (or JSON) text into a tree. `file` names the source in
+ * diagnostics. Takes a copy of the text. On error returns PV_EINPUT or
+ * PV_ELIMIT with every problem found in diags, and *out is NULL.
+ */
+int pv_doc_parse(const char *file, const char *text, size_t len, pv_doc **out, pv_diags *diags);
+
+/* Read and parse a file (bounded by PV_DOC_MAX_BYTES). */
+int pv_doc_load_file(const char *path, pv_doc **out, pv_diags *diags);
+
+void pv_doc_free(pv_doc *doc);
+void pv_node_free(pv_node *n);
+
+/* The value under key in a map, or NULL. */
+const pv_node *pv_node_get(const pv_node *map, const char *key);
+
+/* File position of the character at byte offset `off` of a scalar's decoded
+ * text. Exact for single-line plain and quoted scalars and for literal block
+ * scalars; otherwise the scalar's start. */
+pv_pos pv_node_offset_pos(const pv_doc *doc, const pv_node *scalar, size_t off);
+
+/* "a mapping", "a sequence", "the string \"x\"", "the integer 3", ... for
+ * messages. Returns a new string. */
+char *pv_node_describe(const pv_node *n);
+
+#endif
