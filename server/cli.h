@@ -1,0 +1,56 @@
+/*
+ * cli.h - the command-line verbs of the planverify binary.
+ */
+#ifndef PV_CLI_H
+#define PV_CLI_H
+
+#include <stdio.h>
+
+#include "pv_common.h"
+
+#define PV_VERSION "0.1.0"
+
+/* Exit codes shared by the verbs (contract section 7). */
+enum {
+    PV_EXIT_OK = 0,       /* all allow / all pass / clean */
+    PV_EXIT_FINDINGS = 1, /* a non-allow decision, a failed test, a lint finding */
+    PV_EXIT_USAGE = 2     /* bad input: unreadable or invalid files, bad options */
+};
+
+struct pv_spec;
+struct pv_verdict;
+
+int pv_cli_lint(int argc, char **argv);
+int pv_cli_check(int argc, char **argv);
+int pv_cli_test(int argc, char **argv);
+
+/* A set of loaded specs with unique ids. A zeroed struct is empty. */
+typedef struct pv_specset {
+    struct pv_spec **specs;
+    size_t n;
+} pv_specset;
+
+int pv_specset_add_file(pv_specset *set, const char *path, pv_diags *d);
+/* Every *.yaml and *.yml in dir, in name order; an empty directory is an
+ * error. All files are tried; the first error code is returned. */
+int pv_specset_add_dir(pv_specset *set, const char *dir, pv_diags *d);
+const struct pv_spec *pv_specset_find(const pv_specset *set, const char *id);
+void pv_specset_free(pv_specset *set);
+/* $PLANVERIFY_SPECS, else the specs/ directory this binary was built from. */
+const char *pv_bundled_specs_dir(void);
+
+/* Output formats shared by check, verify and audit. */
+typedef enum pv_format { PV_FMT_TEXT, PV_FMT_JSON, PV_FMT_JUNIT } pv_format;
+int pv_format_parse(const char *s, pv_format *out);
+
+/* A verdict for people: a header line, one line per finding, witnesses. */
+void pv_print_verdict_text(FILE *out, const struct pv_spec *spec, const struct pv_verdict *v,
+                           const char *file);
+/* One JSON object on one line. */
+void pv_print_verdict_json(FILE *out, const struct pv_spec *spec, const struct pv_verdict *v,
+                           const char *file);
+
+/* Print every diagnostic as "file:line:col: error: message" to out. */
+void pv_cli_print_diags(FILE *out, const pv_diags *d, const char *severity);
+
+#endif

@@ -1,0 +1,1101 @@
+/*
+ * engine.c - the Z3 path engine.
+ *
+ * A plan is encoded once per verification: one term per state variable per
+ * step, literals as constants, unknown arguments and results as Z3
+ * constants constrained by their declared type, bounds and enum set and by
+ * the tool's `ensures`. These background constraints B are asserted in an
+ * outer solver scope. Each rule at each step is then a query "B and the
+ * rule is broken" in an inner scope: satisfiable means the rule can break
+ * (the model is the witness), and when "B and the rule holds" is
+ * unsatisfiable the break is certain.
+ *
+ * Memory: the context is created with Z3_mk_context, so every AST lives
+ * until the solver scope it was made in is popped; popping the outer scope
+ * at the end of a verification frees the whole encoding.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "pv_chain.h"
+#include "pv_engine.h"
+#include "pv_message.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <z3.h>
+
+struct pv_engine {
+    Z3_context ctx;
+    Z3_solver solver;
+    Z3_sort int_sort, bool_sort, str_sort;
+    Z3_symbol timeout_sym;
+    unsigned current_timeout; /* the solver's timeout param as last set */
+};
+
+/* An unknown of the plan, for witnesses. */
+typedef struct unknown {
+    char *key;
+    Z3_ast ast;
+    pv_type type;
+    int step; /* -1 for the initial state */
+} unknown;
+
+typedef struct enc {
+    pv_engine *eng;
+    Z3_context c;
+    const pv_spec *spec;
+    const pv_plan *plan;
+    const pv_verify_opts *opts;
+    pv_diags *diags;
+    size_t analysed;
+    Z3_ast **state; /* [analysed + 1][n_state] */
+    Z3_ast **args;  /* [analysed][n_args] */
+    Z3_ast **res;   /* [analysed][n_returns] */
+    unknown *unknowns;
+    size_t n_unknowns, cap_unknowns;
+    struct timespec deadline;
+    bool solver_failed; /* an unknown answer or a Z3 error: stop checking */
+    char *fail_reason;
+} enc;
+
+static void on_z3_error(Z3_context c, Z3_error_code e)
+{
+    /* The default handler exits the process. Errors are read back with
+     * Z3_get_error_code after each step instead, and end in solver_unknown. */
+    (void)c;
+    (void)e;
+}
+
+int pv_engine_new(pv_engine **out)
+{
+    *out = NULL;
+    Z3_config cfg = Z3_mk_config();
+    if (!cfg)
+        return PV_EIO;
+    Z3_set_param_value(cfg, "model", "true");
+    Z3_context c = Z3_mk_context(cfg);
+    Z3_del_config(cfg);
+    if (!c)
+        return PV_EIO;
+    Z3_set_error_handler(c, on_z3_error);
+    pv_engine *eng = pv_xcalloc(1, sizeof *eng);
+    eng->ctx = c;
+    eng->solver = Z3_mk_simple_solver(c);
+    Z3_solver_inc_ref(c, eng->solver);
+    Z3_params p = Z3_mk_params(c);
+    Z3_params_inc_ref(c, p);
+    /* Without this every check installs a SIGINT handler process-wide. */
+    Z3_params_set_bool(c, p, Z3_mk_string_symbol(c, "ctrl_c"), false);
+    Z3_solver_set_params(c, eng->solver, p);
+    Z3_params_dec_ref(c, p);
+    eng->int_sort = Z3_mk_int_sort(c);
+    eng->bool_sort = Z3_mk_bool_sort(c);
+    eng->str_sort = Z3_mk_string_sort(c);
+    eng->timeout_sym = Z3_mk_string_symbol(c, "timeout");
+    if (Z3_get_error_code(c) != Z3_OK) {
+        pv_engine_free(eng);
+        return PV_EIO;
+    }
+    *out = eng;
+    return PV_OK;
+}
+
+void pv_engine_free(pv_engine *eng)
+{
+    if (!eng)
+        return;
+    if (eng->solver)
+        Z3_solver_dec_ref(eng->ctx, eng->solver);
+    Z3_del_context(eng->ctx);
+    free(eng);
+}
+
+void pv_engine_interrupt(pv_engine *eng)
+{
+    Z3_interrupt(eng->ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* terms                                                               */
+
+static Z3_sort sort_of(enc *E, pv_type t)
+{
+    switch (t.kind) {
+    case PV_T_BOOL:
+        return E->eng->bool_sort;
+    case PV_T_STRING:
+        return E->eng->str_sort;
+    default: /* int, and enums as the index of their value */
+        return E->eng->int_sort;
+    }
+}
+
+static Z3_ast mk_int(enc *E, int64_t v)
+{
+    return Z3_mk_int64(E->c, v, E->eng->int_sort);
+}
+
+/* Decode the UTF-8 code point at s[*i] and advance past it. A byte that
+ * does not start a valid sequence stands for itself (the loaders pass text
+ * through unchanged, so it is matched as that byte value). */
+static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+    unsigned char b = s[*i];
+    size_t extra = b >= 0xF0 && b < 0xF8 ? 3 : b >= 0xE0 ? 2 : b >= 0xC0 ? 1 : 0;
+    if (extra == 0 || b >= 0xF8 || *i + extra >= len) {
+        (*i)++;
+        return b;
+    }
+    uint32_t cp = b & (0x3Fu >> extra);
+    for (size_t k = 1; k <= extra; k++) {
+        if ((s[*i + k] & 0xC0) != 0x80) {
+            (*i)++;
+            return b;
+        }
+        cp = (cp << 6) | (s[*i + k] & 0x3Fu);
+    }
+    *i += extra + 1;
+    return cp;
+}
+
+/* A string constant. Z3 reads \u{...} escapes in string literals, so every
+ * character other than a letter, digit or space is written as one: the
+ * string then means exactly its code points, whatever it contains. */
+static Z3_ast mk_str(enc *E, const pv_str *s)
+{
+    char *buf = pv_xmalloc(s->len * 10 + 1);
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)s->ptr;
+    for (size_t i = 0; i < s->len;) {
+        uint32_t cp = utf8_next(p, s->len, &i);
+        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+            cp == ' ')
+            buf[o++] = (char)cp;
+        else
+            o += (size_t)sprintf(buf + o, "\\u{%x}", cp);
+    }
+    buf[o] = '\0';
+    Z3_ast a = Z3_mk_string(E->c, buf);
+    free(buf);
+    return a;
+}
+
+static Z3_ast mk_value(enc *E, const pv_value *v)
+{
+    switch (v->type.kind) {
+    case PV_T_INT:
+        return mk_int(E, v->u.i);
+    case PV_T_BOOL:
+        return v->u.b ? Z3_mk_true(E->c) : Z3_mk_false(E->c);
+    case PV_T_STRING:
+        return mk_str(E, &v->u.s);
+    case PV_T_ENUM:
+        return mk_int(E, v->u.e);
+    default:
+        return Z3_mk_false(E->c);
+    }
+}
+
+/* The constraints a value of variable var's declared type satisfies. */
+static Z3_ast domain(enc *E, const pv_var *var, Z3_ast x)
+{
+    Z3_ast parts[2];
+    unsigned n = 0;
+    if (var->type.kind == PV_T_ENUM) {
+        parts[n++] = Z3_mk_ge(E->c, x, mk_int(E, 0));
+        parts[n++] = Z3_mk_lt(E->c, x, mk_int(E, (int64_t)E->spec->enums[var->type.enum_id].n));
+    } else if (var->type.kind == PV_T_INT) {
+        if (var->has_min)
+            parts[n++] = Z3_mk_ge(E->c, x, mk_int(E, var->min));
+        if (var->has_max)
+            parts[n++] = Z3_mk_le(E->c, x, mk_int(E, var->max));
+    }
+    if (n == 0)
+        return Z3_mk_true(E->c);
+    return n == 1 ? parts[0] : Z3_mk_and(E->c, n, parts);
+}
+
+static void assert_bg(enc *E, Z3_ast a)
+{
+    Z3_solver_assert(E->c, E->eng->solver, a);
+}
+
+/* A fresh unknown named by its witness key, constrained to its domain. */
+static Z3_ast mk_unknown(enc *E, char *key, const pv_var *var, int step)
+{
+    Z3_ast x = Z3_mk_const(E->c, Z3_mk_string_symbol(E->c, key), sort_of(E, var->type));
+    pv_grow(&E->unknowns, &E->cap_unknowns, E->n_unknowns + 1, sizeof(unknown));
+    E->unknowns[E->n_unknowns++] = (unknown){key, x, var->type, step};
+    assert_bg(E, domain(E, var, x));
+    return x;
+}
+
+/* ------------------------------------------------------------------ */
+/* expressions                                                         */
+
+static Z3_ast field_term(enc *E, int step, bool result, const pv_expr *e)
+{
+    const pv_step *st = &E->plan->steps[step];
+    const pv_tool *tool = &E->spec->tools[st->tool];
+    int idx = result ? pv_tool_return(tool, e->u.ref.name) : pv_tool_arg(tool, e->u.ref.name);
+    return result ? E->res[step][idx] : E->args[step][idx];
+}
+
+/* Encode e at `step` over the state terms st; `it` is the step bound by
+ * an enclosing path function (or -1). */
+static Z3_ast encode(enc *E, const pv_expr *e, int step, Z3_ast *st, int it)
+{
+    Z3_context c = E->c;
+    Z3_ast k[2];
+    if (e->n_kids >= 1 && e->kind != PV_E_EARLIER && e->kind != PV_E_COUNT && e->kind != PV_E_IN &&
+        e->kind != PV_E_COND) {
+        k[0] = encode(E, e->kids[0], step, st, it);
+        if (e->n_kids >= 2)
+            k[1] = encode(E, e->kids[1], step, st, it);
+    }
+    switch (e->kind) {
+    case PV_E_INT:
+        return mk_int(E, e->u.i);
+    case PV_E_BOOL:
+        return e->u.b ? Z3_mk_true(c) : Z3_mk_false(c);
+    case PV_E_STR:
+        return mk_str(E, &e->u.s);
+    case PV_E_ENUM:
+        return mk_int(E, e->u.e);
+    case PV_E_STATE:
+        return st[e->u.ref.index];
+    case PV_E_ARG:
+        return field_term(E, step, false, e);
+    case PV_E_RESULT:
+        return field_term(E, step, true, e);
+    case PV_E_IT_ARG:
+        return field_term(E, it, false, e);
+    case PV_E_IT_RESULT:
+        return field_term(E, it, true, e);
+    case PV_E_NOT:
+        return Z3_mk_not(c, k[0]);
+    case PV_E_NEG:
+        return Z3_mk_unary_minus(c, k[0]);
+    case PV_E_AND:
+        return Z3_mk_and(c, 2, k);
+    case PV_E_OR:
+        return Z3_mk_or(c, 2, k);
+    case PV_E_IMPLIES:
+        return Z3_mk_implies(c, k[0], k[1]);
+    case PV_E_EQ:
+        return Z3_mk_eq(c, k[0], k[1]);
+    case PV_E_NE:
+        return Z3_mk_not(c, Z3_mk_eq(c, k[0], k[1]));
+    case PV_E_LT:
+        return Z3_mk_lt(c, k[0], k[1]);
+    case PV_E_LE:
+        return Z3_mk_le(c, k[0], k[1]);
+    case PV_E_GT:
+        return Z3_mk_gt(c, k[0], k[1]);
+    case PV_E_GE:
+        return Z3_mk_ge(c, k[0], k[1]);
+    case PV_E_ADD:
+        return Z3_mk_add(c, 2, k);
+    case PV_E_SUB:
+        return Z3_mk_sub(c, 2, k);
+    case PV_E_MUL:
+        return Z3_mk_mul(c, 2, k);
+    case PV_E_DIV: /* SMT-LIB div and mod: the remainder is never negative */
+        return Z3_mk_div(c, k[0], k[1]);
+    case PV_E_MOD:
+        return Z3_mk_mod(c, k[0], k[1]);
+    case PV_E_COND:
+        return Z3_mk_ite(c,
+                         encode(E, e->kids[0], step, st, it),
+                         encode(E, e->kids[1], step, st, it),
+                         encode(E, e->kids[2], step, st, it));
+    case PV_E_IN: {
+        Z3_ast x = encode(E, e->kids[0], step, st, it);
+        Z3_ast *eqs = pv_xmalloc(e->n_kids * sizeof(Z3_ast));
+        for (size_t i = 1; i < e->n_kids; i++)
+            eqs[i - 1] = Z3_mk_eq(c, x, encode(E, e->kids[i], step, st, it));
+        Z3_ast r = Z3_mk_or(c, (unsigned)(e->n_kids - 1), eqs);
+        free(eqs);
+        return r;
+    }
+    case PV_E_STARTS_WITH:
+        return Z3_mk_seq_prefix(c, k[1], k[0]);
+    case PV_E_ENDS_WITH:
+        return Z3_mk_seq_suffix(c, k[1], k[0]);
+    case PV_E_CONTAINS:
+        return Z3_mk_seq_contains(c, k[0], k[1]);
+    case PV_E_LEN:
+        return Z3_mk_seq_length(c, k[0]);
+    case PV_E_MIN:
+        return Z3_mk_ite(c, Z3_mk_le(c, k[0], k[1]), k[0], k[1]);
+    case PV_E_MAX:
+        return Z3_mk_ite(c, Z3_mk_ge(c, k[0], k[1]), k[0], k[1]);
+    case PV_E_ABS:
+        return Z3_mk_ite(c, Z3_mk_ge(c, k[0], mk_int(E, 0)), k[0], Z3_mk_unary_minus(c, k[0]));
+    case PV_E_EARLIER:
+    case PV_E_COUNT: {
+        bool count = e->kind == PV_E_COUNT;
+        Z3_ast *terms = pv_xmalloc(((size_t)step + 1) * sizeof(Z3_ast));
+        unsigned n = 0;
+        for (int j = 0; j < step; j++) {
+            int t = E->plan->steps[j].tool;
+            bool match = false;
+            for (size_t q = 0; q < e->u.path.n_tools; q++)
+                match |= e->u.path.tools[q] == t;
+            if (!match)
+                continue;
+            Z3_ast cond = encode(E, e->kids[0], step, st, j);
+            terms[n++] = count ? Z3_mk_ite(c, cond, mk_int(E, 1), mk_int(E, 0)) : cond;
+        }
+        Z3_ast r;
+        if (n == 0)
+            r = count ? mk_int(E, 0) : Z3_mk_false(c);
+        else if (n == 1)
+            r = terms[0];
+        else
+            r = count ? Z3_mk_add(c, n, terms) : Z3_mk_or(c, n, terms);
+        free(terms);
+        return r;
+    }
+    default:
+        return Z3_mk_false(c);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* solving                                                             */
+
+static long ms_left(const enc *E)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (E->deadline.tv_sec - now.tv_sec) * 1000 + (E->deadline.tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Run the solver on the current assertions within what is left of the
+ * time budget. */
+static Z3_lbool solve(enc *E)
+{
+    if (E->solver_failed)
+        return Z3_L_UNDEF;
+    long left = ms_left(E);
+    if (left <= 0) {
+        E->solver_failed = true;
+        E->fail_reason = pv_xstrdup("the time limit ran out");
+        return Z3_L_UNDEF;
+    }
+    pv_engine *eng = E->eng;
+    unsigned want = (unsigned)left;
+    /* Setting parameters costs a little; do it when the budget changes
+     * noticeably rather than on every query. */
+    if (want < eng->current_timeout || want > eng->current_timeout + 50) {
+        Z3_params p = Z3_mk_params(E->c);
+        Z3_params_inc_ref(E->c, p);
+        Z3_params_set_uint(E->c, p, eng->timeout_sym, want);
+        Z3_solver_set_params(E->c, eng->solver, p);
+        Z3_params_dec_ref(E->c, p);
+        eng->current_timeout = want;
+    }
+    Z3_lbool r = Z3_solver_check(E->c, eng->solver);
+    if (r == Z3_L_UNDEF || Z3_get_error_code(E->c) != Z3_OK) {
+        E->solver_failed = true;
+        const char *why = Z3_get_error_code(E->c) != Z3_OK
+                              ? Z3_get_error_msg(E->c, Z3_get_error_code(E->c))
+                              : Z3_solver_get_reason_unknown(E->c, eng->solver);
+        E->fail_reason = pv_xstrdup(why ? why : "unknown");
+        return Z3_L_UNDEF;
+    }
+    return r;
+}
+
+/* Decode Z3's rendering of a string constant: \u{hex} escapes, every other
+ * character itself; code points become UTF-8. */
+static pv_str decode_z3_string(const char *s)
+{
+    size_t len = strlen(s);
+    char *out = pv_xmalloc(len * 4 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned cp;
+        int used = 0;
+        if (s[i] == '\\' && sscanf(s + i, "\\u{%x}%n", &cp, &used) == 1 && used > 0) {
+            i += (size_t)used;
+        } else {
+            out[o++] = s[i++];
+            continue;
+        }
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            cp = 0xFFFD; /* not encodable in UTF-8 */
+        if (cp < 0x80)
+            out[o++] = (char)cp;
+        else if (cp < 0x800) {
+            out[o++] = (char)(0xC0 | (cp >> 6));
+            out[o++] = (char)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            out[o++] = (char)(0xE0 | (cp >> 12));
+            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            out[o++] = (char)(0x80 | (cp & 0x3F));
+        } else {
+            out[o++] = (char)(0xF0 | (cp >> 18));
+            out[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            out[o++] = (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    out[o] = '\0';
+    return (pv_str){out, o};
+}
+
+/* The value of term x of type t in model m (completed where free). */
+static bool model_value(enc *E, Z3_model m, Z3_ast x, pv_type t, pv_value *out)
+{
+    Z3_ast v;
+    memset(out, 0, sizeof *out);
+    out->type = t;
+    if (!Z3_model_eval(E->c, m, x, true, &v))
+        return false;
+    switch (t.kind) {
+    case PV_T_BOOL:
+        out->u.b = Z3_get_bool_value(E->c, v) == Z3_L_TRUE;
+        return true;
+    case PV_T_STRING:
+        if (!Z3_is_string(E->c, v))
+            return false;
+        out->u.s = decode_z3_string(Z3_get_string(E->c, v));
+        return true;
+    default: {
+        int64_t i;
+        if (!Z3_get_numeral_int64(E->c, v, &i))
+            return false;
+        if (t.kind == PV_T_ENUM)
+            out->u.e = (int)i;
+        else
+            out->u.i = i;
+        return true;
+    }
+    }
+}
+
+/* For messages: leaf values under a model. */
+typedef struct leaf_ctx {
+    enc *E;
+    Z3_model m;
+    int step;
+    Z3_ast *st;
+    pv_value *owned; /* strings to free afterwards */
+    size_t n_owned;
+} leaf_ctx;
+
+static bool leaf_value(void *ctx, const pv_expr *leaf, pv_value *out)
+{
+    leaf_ctx *L = ctx;
+    Z3_ast x;
+    if (leaf->kind == PV_E_STATE)
+        x = L->st[leaf->u.ref.index];
+    else if (leaf->kind == PV_E_ARG || leaf->kind == PV_E_RESULT)
+        x = field_term(L->E, L->step, leaf->kind == PV_E_RESULT, leaf);
+    else
+        return false;
+    if (!L->m) {
+        /* No model: only values that simplify to constants are known. */
+        return false;
+    }
+    if (!model_value(L->E, L->m, x, leaf->type, out))
+        return false;
+    if (out->type.kind == PV_T_STRING) {
+        L->owned = pv_xrealloc(L->owned, (L->n_owned + 1) * sizeof(pv_value));
+        L->owned[L->n_owned++] = *out;
+    }
+    return true;
+}
+
+/* Copy the witness: every unknown of the steps up to `step` (and of the
+ * initial state) under model m. */
+static void fill_witness(enc *E, Z3_model m, int step, pv_finding *f)
+{
+    if (E->opts->no_witness)
+        return;
+    f->witness = pv_xcalloc(E->n_unknowns + 1, sizeof(pv_witness_entry));
+    for (size_t i = 0; i < E->n_unknowns; i++) {
+        const unknown *u = &E->unknowns[i];
+        if (u->step > step)
+            continue;
+        pv_value v;
+        if (!model_value(E, m, u->ast, u->type, &v))
+            continue;
+        f->witness[f->n_witness].key = pv_xstrdup(u->key);
+        f->witness[f->n_witness].value = v;
+        f->n_witness++;
+    }
+}
+
+typedef enum outcome { OUT_HOLDS, OUT_POSSIBLE, OUT_CERTAIN, OUT_UNKNOWN } outcome;
+
+/*
+ * Can `broken` hold under the background constraints? On OUT_POSSIBLE or
+ * OUT_CERTAIN, *model is a model of it (caller releases with
+ * Z3_model_dec_ref), or NULL when the query was decided by simplification
+ * alone and nothing is unknown.
+ */
+static outcome check(enc *E, Z3_ast broken, Z3_model *model)
+{
+    Z3_context c = E->c;
+    Z3_solver s = E->eng->solver;
+    *model = NULL;
+    if (E->solver_failed)
+        return OUT_UNKNOWN;
+    if (!E->opts->force_solver) {
+        Z3_ast simple = Z3_simplify(c, broken);
+        if (Z3_get_bool_value(c, simple) == Z3_L_FALSE)
+            return OUT_HOLDS;
+        broken = simple;
+    }
+    Z3_solver_push(c, s);
+    Z3_solver_assert(c, s, broken);
+    Z3_lbool r = solve(E);
+    if (r == Z3_L_TRUE) {
+        *model = Z3_solver_get_model(c, s);
+        if (*model)
+            Z3_model_inc_ref(c, *model);
+    }
+    Z3_solver_pop(c, s, 1);
+    if (r == Z3_L_UNDEF)
+        return OUT_UNKNOWN;
+    if (r == Z3_L_FALSE)
+        return OUT_HOLDS;
+    if (!E->opts->force_solver && Z3_get_bool_value(c, broken) == Z3_L_TRUE)
+        return OUT_CERTAIN;
+    Z3_solver_push(c, s);
+    Z3_solver_assert(c, s, Z3_mk_not(c, broken));
+    r = solve(E);
+    Z3_solver_pop(c, s, 1);
+    if (r == Z3_L_UNDEF) {
+        /* The break itself is proven possible; not knowing whether it is
+         * certain must not hide it. */
+        E->solver_failed = false;
+        free(E->fail_reason);
+        E->fail_reason = NULL;
+        return OUT_POSSIBLE;
+    }
+    return r == Z3_L_FALSE ? OUT_CERTAIN : OUT_POSSIBLE;
+}
+
+/* ------------------------------------------------------------------ */
+/* encoding the plan                                                   */
+
+static char *key_of(const char *what, int step, const char *name)
+{
+    if (step < 0)
+        return pv_xasprintf("initial.%s", name);
+    return pv_xasprintf("steps[%d].%s.%s", step, what, name);
+}
+
+static void encode_initial(enc *E)
+{
+    const pv_spec *spec = E->spec;
+    E->state[0] = pv_xcalloc(spec->n_state + 1, sizeof(Z3_ast));
+    bool any_unknown = false;
+    for (size_t v = 0; v < spec->n_state; v++) {
+        const pv_pval *pv = &E->plan->initial[v];
+        const pv_var *var = &spec->state[v];
+        if (pv->kind == PV_PV_LITERAL)
+            E->state[0][v] = mk_value(E, &pv->lit);
+        else if (pv->kind == PV_PV_ABSENT && var->has_init)
+            E->state[0][v] = mk_value(E, &var->init);
+        else {
+            E->state[0][v] = mk_unknown(E, key_of(NULL, -1, var->name), var, -1);
+            any_unknown = true;
+        }
+    }
+    (void)any_unknown;
+}
+
+/* Encode step i's arguments and results, assert its ensures, and compute
+ * the state after it. */
+static void encode_step(enc *E, size_t i)
+{
+    const pv_spec *spec = E->spec;
+    const pv_step *st = &E->plan->steps[i];
+    Z3_ast *pre = E->state[i];
+    Z3_ast *post = pv_xmalloc((spec->n_state + 1) * sizeof(Z3_ast));
+    memcpy(post, pre, spec->n_state * sizeof(Z3_ast));
+    E->state[i + 1] = post;
+    if (st->tool < 0)
+        return;
+    const pv_tool *tool = &spec->tools[st->tool];
+    E->args[i] = pv_xcalloc(tool->n_args + 1, sizeof(Z3_ast));
+    E->res[i] = pv_xcalloc(tool->n_returns + 1, sizeof(Z3_ast));
+    for (size_t r = 0; r < tool->n_returns; r++) {
+        const pv_pval *pv = &st->result[r];
+        if (pv->kind == PV_PV_LITERAL)
+            E->res[i][r] = mk_value(E, &pv->lit);
+        else
+            E->res[i][r] = mk_unknown(
+                E, key_of("result", (int)i, tool->returns[r].name), &tool->returns[r], (int)i);
+    }
+    for (size_t a = 0; a < tool->n_args; a++) {
+        const pv_pval *pv = &st->args[a];
+        const pv_var *var = &tool->args[a];
+        if (pv->kind == PV_PV_LITERAL)
+            E->args[i][a] = mk_value(E, &pv->lit);
+        else if (pv->kind == PV_PV_REF) {
+            E->args[i][a] = E->res[pv->ref_step][pv->ref_field];
+            /* The tool refuses values outside its schema before acting. */
+            assert_bg(E, domain(E, var, E->args[i][a]));
+        } else if (pv->kind == PV_PV_ABSENT && var->has_default)
+            E->args[i][a] = mk_value(E, &var->dflt);
+        else
+            E->args[i][a] = mk_unknown(E, key_of("args", (int)i, var->name), var, (int)i);
+    }
+    if (tool->ensures)
+        assert_bg(E, encode(E, tool->ensures, (int)i, pre, -1));
+    for (size_t k = 0; k < tool->n_effects; k++)
+        post[tool->effects[k].var] = encode(E, tool->effects[k].expr, (int)i, pre, -1);
+}
+
+/*
+ * The background is unsatisfiable: find what makes it so, re-encoding step
+ * by step with a check after each, and report it as bad input.
+ */
+static void explain_contradiction(enc *E)
+{
+    Z3_context c = E->c;
+    Z3_solver s = E->eng->solver;
+    Z3_solver_pop(c, s, 1);
+    Z3_solver_push(c, s);
+    const pv_spec *spec = E->spec;
+    const pv_plan *plan = E->plan;
+    free(E->state[0]);
+    for (size_t u = 0; u < E->n_unknowns; u++)
+        free(E->unknowns[u].key);
+    E->n_unknowns = 0;
+    encode_initial(E);
+    for (size_t r = 0; r < spec->n_invariants; r++) {
+        const pv_invariant *inv = &spec->invariants[r];
+        if (inv->kind != PV_RULE_STATE)
+            continue;
+        assert_bg(E, encode(E, inv->cond, 0, E->state[0], -1));
+        if (solve(E) == Z3_L_FALSE) {
+            pv_diags_add(E->diags,
+                         plan->file,
+                         plan->pos,
+                         "initial_state breaks invariant '%s' (%s)",
+                         inv->id,
+                         inv->cond_src);
+            return;
+        }
+    }
+    for (size_t i = 0; i < E->analysed; i++) {
+        free(E->state[i + 1]);
+        free(E->args[i]);
+        free(E->res[i]);
+        encode_step(E, i);
+        if (solve(E) != Z3_L_FALSE)
+            continue;
+        const pv_step *st = &plan->steps[i];
+        char *label = pv_step_label(plan, i);
+        const pv_tool *tool = &spec->tools[st->tool];
+        if (st->has_result && tool->ensures)
+            pv_diags_add(E->diags,
+                         plan->file,
+                         st->pos,
+                         "%s, field result: the given result contradicts ensures of tool '%s' "
+                         "(%s)",
+                         label,
+                         tool->name,
+                         tool->ensures_src);
+        else if (tool->ensures)
+            pv_diags_add(E->diags,
+                         plan->file,
+                         st->pos,
+                         "%s: ensures of tool '%s' cannot hold here (%s); the spec or the plan "
+                         "is contradictory",
+                         label,
+                         tool->name,
+                         tool->ensures_src);
+        else
+            pv_diags_add(E->diags,
+                         plan->file,
+                         st->pos,
+                         "%s, field args: a referenced value lies outside the argument's "
+                         "declared bounds",
+                         label);
+        free(label);
+        return;
+    }
+    pv_diags_add(E->diags,
+                 plan->file,
+                 plan->pos,
+                 "the plan's known values contradict each other (the solver found no run)");
+}
+
+/* ------------------------------------------------------------------ */
+/* the checks                                                          */
+
+static void add_solver_unknown(enc *E, pv_verdict *v, int step, const char *what)
+{
+    const pv_failure_mode *fm = &E->spec->failure_modes[PV_FAIL_SOLVER_UNKNOWN];
+    const pv_step *st = (size_t)step < E->plan->n_steps ? &E->plan->steps[step] : NULL;
+    char *msg = pv_xasprintf("the solver could not decide %s at step %d: %s",
+                             what,
+                             step,
+                             E->fail_reason ? E->fail_reason : "unknown");
+    pv_verdict_add(v,
+                   "solver_unknown",
+                   PV_K_SOLVER,
+                   step,
+                   st ? st->tool_name : NULL,
+                   fm->action,
+                   fm->escalate_to,
+                   false,
+                   msg);
+}
+
+/* Record a finding of `outcome` for a rule over cond at step (pre- or
+ * post-state st). Returns false when the solver could not decide. */
+static bool report(enc *E, pv_verdict *v, outcome o, Z3_model m, const char *rule,
+                   pv_finding_kind kind, int step, pv_action action, const char *escalate_to,
+                   const pv_expr *cond, const char *src, const char *prefix, Z3_ast *st, bool post)
+{
+    if (o == OUT_HOLDS)
+        return true;
+    if (o == OUT_UNKNOWN) {
+        char *what = pv_xasprintf("'%s'", rule);
+        add_solver_unknown(E, v, step, what);
+        free(what);
+        return false;
+    }
+    const pv_step *ps = &E->plan->steps[step];
+    char *where = pv_xasprintf("%s step %d (%s)", post ? "after" : "at", step, ps->tool_name);
+    leaf_ctx L = {E, m, step, st, NULL, 0};
+    char *msg = pv_message_rule(
+        E->spec, cond, src, kind == PV_K_SCOPE ? "holds" : "fails", where, leaf_value, &L);
+    for (size_t i = 0; i < L.n_owned; i++)
+        pv_value_free(&L.owned[i]);
+    free(L.owned);
+    free(where);
+    if (prefix) {
+        char *full = pv_xasprintf("%s%s", prefix, msg);
+        free(msg);
+        msg = full;
+    }
+    pv_finding *f = pv_verdict_add(
+        v, rule, kind, step, ps->tool_name, action, escalate_to, o == OUT_CERTAIN, msg);
+    const pv_expr *exprs[1] = {cond};
+    f->chain = pv_chain_compute(E->spec, E->plan, step, post, exprs, cond ? 1 : 0, &f->n_chain);
+    if (m)
+        fill_witness(E, m, step, f);
+    return true;
+}
+
+static bool tool_listed(const int *tools, size_t n, int t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tools[i] == t)
+            return true;
+    return false;
+}
+
+/* Call-level checks of step i: scope, allowlist, arguments, precondition,
+ * call rules. Returns false when the solver gave up. */
+static bool check_call(enc *E, pv_verdict *v, size_t i)
+{
+    const pv_spec *spec = E->spec;
+    const pv_step *st = &E->plan->steps[i];
+    Z3_context c = E->c;
+    Z3_ast *pre = E->state[i];
+    Z3_model m;
+    bool named = false;
+    for (size_t x = 0; x < spec->n_excludes; x++) {
+        const pv_exclusion *ex = &spec->excludes[x];
+        bool listed = false;
+        for (size_t k = 0; k < ex->n_tools; k++)
+            listed |= strcmp(ex->tools[k], st->tool_name) == 0;
+        if (!listed)
+            continue;
+        named = true;
+        Z3_ast when = ex->when ? encode(E, ex->when, (int)i, pre, -1) : Z3_mk_true(c);
+        outcome o = check(E, when, &m);
+        char *prefix = pv_xasprintf("step %zu calls '%s', which is out of scope (%s): escalate "
+                                    "to %s; when: ",
+                                    i,
+                                    st->tool_name,
+                                    ex->id,
+                                    ex->escalate_to);
+        bool ok;
+        if (!ex->when && o != OUT_UNKNOWN) {
+            /* Unconditional: no need for the rule text in the message. */
+            prefix[strlen(prefix) - strlen("; when: ")] = '\0';
+            pv_finding *f = pv_verdict_add(v,
+                                           ex->id,
+                                           PV_K_SCOPE,
+                                           (int)i,
+                                           st->tool_name,
+                                           PV_ACT_ESCALATE,
+                                           ex->escalate_to,
+                                           true,
+                                           prefix);
+            f->chain = pv_chain_compute(spec, E->plan, (int)i, false, NULL, 0, &f->n_chain);
+            if (m)
+                fill_witness(E, m, (int)i, f);
+            ok = true;
+        } else {
+            ok = report(E,
+                        v,
+                        o,
+                        m,
+                        ex->id,
+                        PV_K_SCOPE,
+                        (int)i,
+                        PV_ACT_ESCALATE,
+                        ex->escalate_to,
+                        ex->when,
+                        ex->when_src,
+                        prefix,
+                        pre,
+                        false);
+            free(prefix);
+        }
+        if (m)
+            Z3_model_dec_ref(c, m);
+        if (!ok)
+            return false;
+    }
+    if (st->tool < 0) {
+        if (!named) {
+            const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_UNKNOWN_TOOL];
+            char *msg = pv_xasprintf(
+                "step %zu calls '%s', which is not one of the spec's tools", i, st->tool_name);
+            pv_finding *f = pv_verdict_add(v,
+                                           "unknown_tool",
+                                           PV_K_ALLOWLIST,
+                                           (int)i,
+                                           st->tool_name,
+                                           fm->action,
+                                           fm->escalate_to,
+                                           true,
+                                           msg);
+            f->chain = pv_chain_compute(spec, E->plan, (int)i, false, NULL, 0, &f->n_chain);
+        }
+        return true;
+    }
+    const pv_tool *tool = &spec->tools[st->tool];
+    /* missing_argument: one finding naming every absent required argument */
+    char *missing = NULL;
+    size_t n_missing = 0;
+    for (size_t a = 0; a < tool->n_args; a++) {
+        if (st->args[a].kind != PV_PV_ABSENT || tool->args[a].optional)
+            continue;
+        char *next = missing ? pv_xasprintf("%s, '%s'", missing, tool->args[a].name)
+                             : pv_xasprintf("'%s'", tool->args[a].name);
+        free(missing);
+        missing = next;
+        n_missing++;
+    }
+    if (missing) {
+        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_MISSING_ARGUMENT];
+        char *msg = pv_xasprintf("step %zu (%s) is missing argument%s %s",
+                                 i,
+                                 st->tool_name,
+                                 n_missing > 1 ? "s" : "",
+                                 missing);
+        free(missing);
+        pv_finding *f = pv_verdict_add(v,
+                                       "missing_argument",
+                                       PV_K_ARGUMENT,
+                                       (int)i,
+                                       st->tool_name,
+                                       fm->action,
+                                       fm->escalate_to,
+                                       true,
+                                       msg);
+        f->chain = pv_chain_compute(spec, E->plan, (int)i, false, NULL, 0, &f->n_chain);
+    }
+    if (tool->requires) {
+        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_PRECONDITION];
+        Z3_ast broken = Z3_mk_not(c, encode(E, tool->requires, (int)i, pre, -1));
+        outcome o = check(E, broken, &m);
+        char *prefix = pv_xasprintf("requires of '%s': ", tool->name);
+        bool ok = report(E,
+                         v,
+                         o,
+                         m,
+                         "precondition",
+                         PV_K_PRECONDITION,
+                         (int)i,
+                         fm->action,
+                         fm->escalate_to,
+                         tool->requires,
+                         tool->requires_src,
+                         prefix,
+                         pre,
+                         false);
+        free(prefix);
+        if (m)
+            Z3_model_dec_ref(c, m);
+        if (!ok)
+            return false;
+    }
+    for (size_t r = 0; r < spec->n_invariants; r++) {
+        const pv_invariant *inv = &spec->invariants[r];
+        if (inv->kind != PV_RULE_CALL || !tool_listed(inv->on_tools, inv->n_on, st->tool))
+            continue;
+        Z3_ast broken = Z3_mk_not(c, encode(E, inv->cond, (int)i, pre, -1));
+        outcome o = check(E, broken, &m);
+        bool ok = report(E,
+                         v,
+                         o,
+                         m,
+                         inv->id,
+                         PV_K_CALL,
+                         (int)i,
+                         inv->action,
+                         inv->escalate_to,
+                         inv->cond,
+                         inv->cond_src,
+                         NULL,
+                         pre,
+                         false);
+        if (m)
+            Z3_model_dec_ref(c, m);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void free_encoding(enc *E)
+{
+    for (size_t i = 0; i <= E->analysed; i++)
+        free(E->state[i]);
+    for (size_t i = 0; i < E->analysed; i++) {
+        free(E->args[i]);
+        free(E->res[i]);
+    }
+    free(E->state);
+    free(E->args);
+    free(E->res);
+    for (size_t i = 0; i < E->n_unknowns; i++)
+        free(E->unknowns[i].key);
+    free(E->unknowns);
+    free(E->fail_reason);
+}
+
+int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
+                     const pv_verify_opts *opts, pv_verdict **out, pv_diags *diags)
+{
+    static const pv_verify_opts defaults = {0};
+    *out = NULL;
+    if (!opts)
+        opts = &defaults;
+    enc E = {0};
+    E.eng = eng;
+    E.c = eng->ctx;
+    E.spec = spec;
+    E.plan = plan;
+    E.opts = opts;
+    E.diags = diags;
+    size_t n = plan->n_steps;
+    E.analysed = n < (size_t)spec->max_steps ? n : (size_t)spec->max_steps;
+    unsigned budget = (unsigned)spec->solver_timeout_ms;
+    if (opts->timeout_ms && opts->timeout_ms < budget)
+        budget = opts->timeout_ms;
+    clock_gettime(CLOCK_MONOTONIC, &E.deadline);
+    E.deadline.tv_sec += budget / 1000;
+    E.deadline.tv_nsec += (long)(budget % 1000) * 1000000L;
+    if (E.deadline.tv_nsec >= 1000000000L) {
+        E.deadline.tv_sec++;
+        E.deadline.tv_nsec -= 1000000000L;
+    }
+    E.state = pv_xcalloc(E.analysed + 2, sizeof(Z3_ast *));
+    E.args = pv_xcalloc(E.analysed + 1, sizeof(Z3_ast *));
+    E.res = pv_xcalloc(E.analysed + 1, sizeof(Z3_ast *));
+
+    Z3_context c = eng->ctx;
+    Z3_solver s = eng->solver;
+    Z3_solver_reset(c, s);
+    Z3_solver_push(c, s);
+    encode_initial(&E);
+    /* Unknown initial values satisfy every state rule at the start. */
+    for (size_t r = 0; r < spec->n_invariants; r++)
+        if (spec->invariants[r].kind == PV_RULE_STATE)
+            assert_bg(&E, encode(&E, spec->invariants[r].cond, 0, E.state[0], -1));
+    for (size_t i = 0; i < E.analysed; i++)
+        encode_step(&E, i);
+
+    pv_verdict *v = pv_verdict_new(spec, plan);
+    int rc = PV_OK;
+    Z3_lbool bg = solve(&E);
+    if (bg == Z3_L_FALSE) {
+        explain_contradiction(&E);
+        rc = PV_EINPUT;
+        goto done;
+    }
+    if (bg == Z3_L_UNDEF) {
+        add_solver_unknown(&E, v, 0, "whether the plan's assumptions hold together");
+        goto finish;
+    }
+    bool *reported = pv_xcalloc(spec->n_invariants + 1, sizeof(bool));
+    for (size_t i = 0; i < E.analysed; i++) {
+        if (!check_call(&E, v, i))
+            break;
+        bool ok = true;
+        for (size_t r = 0; ok && r < spec->n_invariants; r++) {
+            const pv_invariant *inv = &spec->invariants[r];
+            if (inv->kind != PV_RULE_STATE || reported[r])
+                continue;
+            Z3_model m;
+            Z3_ast broken = Z3_mk_not(c, encode(&E, inv->cond, (int)i, E.state[i + 1], -1));
+            outcome o = check(&E, broken, &m);
+            reported[r] = o != OUT_HOLDS;
+            ok = report(&E,
+                        v,
+                        o,
+                        m,
+                        inv->id,
+                        PV_K_STATE,
+                        (int)i,
+                        inv->action,
+                        inv->escalate_to,
+                        inv->cond,
+                        inv->cond_src,
+                        NULL,
+                        E.state[i + 1],
+                        true);
+            if (m)
+                Z3_model_dec_ref(c, m);
+        }
+        if (!ok)
+            break;
+    }
+    free(reported);
+finish:
+    if (n > E.analysed) {
+        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_BUDGET_EXCEEDED];
+        char *msg = pv_xasprintf("the plan has %zu steps, more than limits.max_steps %d; steps "
+                                 "from %zu on are not analysed",
+                                 n,
+                                 spec->max_steps,
+                                 E.analysed);
+        pv_verdict_add(v,
+                       "budget_exceeded",
+                       PV_K_BUDGET,
+                       (int)E.analysed,
+                       plan->steps[E.analysed].tool_name,
+                       fm->action,
+                       fm->escalate_to,
+                       true,
+                       msg);
+    }
+    pv_verdict_finish(v, spec, plan);
+done:
+    Z3_solver_pop(c, s, 1);
+    free_encoding(&E);
+    if (rc != PV_OK) {
+        pv_verdict_free(v);
+        return rc;
+    }
+    *out = v;
+    return PV_OK;
+}

@@ -1,0 +1,49 @@
+/*
+ * pv_engine.h - the path engine: encodes a plan over a spec as SMT
+ * constraints in Z3 (one copy of the state per step) and searches for
+ * assignments of the unknowns under which a rule breaks.
+ *
+ * An engine owns one Z3 context and solver. A context is not thread-safe
+ * and costs milliseconds to create, so each thread creates one engine and
+ * reuses it for every plan; specs need no registration.
+ */
+#ifndef PV_ENGINE_H
+#define PV_ENGINE_H
+
+#include "pv_verdict.h"
+
+typedef struct pv_engine pv_engine;
+
+typedef struct pv_verify_opts {
+    /* Send every check to the solver, even those that simplify to a
+     * constant (for testing the encoding against the concrete evaluator). */
+    bool force_solver;
+    /* Upper bound on solver time for this verification in ms; 0 uses the
+     * spec's limits.solver_timeout_ms. The smaller of the two applies. */
+    unsigned timeout_ms;
+    /* Do not compute witnesses (saves model construction). */
+    bool no_witness;
+} pv_verify_opts;
+
+/* Create an engine. Returns PV_OK, or PV_EIO when Z3 cannot be set up. */
+int pv_engine_new(pv_engine **out);
+void pv_engine_free(pv_engine *eng);
+
+/*
+ * Verify plan against spec. On success returns PV_OK with *out set; the
+ * verdict says allow only when the solver proved that no assignment of the
+ * unknowns breaks any rule (a solver that cannot decide within the limits
+ * yields the solver_unknown failure mode). Returns PV_EINPUT, with a
+ * diagnostic naming the step and field, when the plan contradicts itself:
+ * a given result that breaks its tool's `ensures`, a referenced value
+ * outside the argument's bounds, an initial state that breaks an `always`
+ * invariant.
+ */
+int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
+                     const pv_verify_opts *opts, pv_verdict **out, pv_diags *diags);
+
+/* Stop a running verification from another thread; it ends with
+ * solver_unknown. Safe to call at any time. */
+void pv_engine_interrupt(pv_engine *eng);
+
+#endif
