@@ -2,6 +2,7 @@
 #   make run    install what is missing, build, run the main job
 #   make test   install what is missing, build, run every test
 # and for developers:
+#   make bench      the benchmarks in bench/ (figures, no assertions)
 #   make sanitize   the tests again under ASan + UBSan (in build-san/)
 #   make format     rewrite solver/ server/ tests/ C files with clang-format
 #   make clean      remove build/ and build-san/
@@ -21,13 +22,17 @@ CLANG_FORMAT ?= clang-format
 SPECS := $(wildcard specs/*.yaml)
 
 # ---------------------------------------------------------------------------
-# RUN_CMD: what `make run` runs. For now a syntax check of the bundled specs;
-# once the service works this becomes:  ./$(BUILD_DIR)/planverify serve
-RUN_CMD ?= ./$(BUILD_DIR)/planverify lint --syntax-only $(SPECS)
-RUN_NOTE ?= make run: the bundled specs were checked; the gRPC service is not wired into make run yet.
+# RUN_CMD: what `make run` runs. Until the gRPC service is wired in: the
+# bundled specs' own tests, then every example plan through `check` (whose
+# exit code 1 only means some plan is not allowed, which the examples show
+# on purpose).
+EXAMPLES := $(wildcard specs/examples/*.yaml)
+RUN_CMD ?= ./$(BUILD_DIR)/planverify test $(SPECS) && \
+	{ ./$(BUILD_DIR)/planverify check $(EXAMPLES); test $$? -le 1; }
+RUN_NOTE ?= make run: bundled specs tested and example plans verified (see README.md).
 # ---------------------------------------------------------------------------
 
-.PHONY: all deps build test run sanitize format clean
+.PHONY: all deps build test run bench sanitize format clean
 
 all: build
 
@@ -57,6 +62,9 @@ run: build
 	fi
 	$(RUN_CMD)
 	@echo "$(RUN_NOTE)"
+
+bench: build
+	@./$(BUILD_DIR)/bench_engine
 
 sanitize: deps
 	$(call configure,$(SAN_BUILD_DIR),-DPV_SANITIZE=ON)
