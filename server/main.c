@@ -11,6 +11,7 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } verbs[] = {
+    {"serve", pv_cli_serve, "run the gRPC service"},
     {"check", pv_cli_check, "verify plan files against their specs"},
     {"test", pv_cli_test, "run each spec's own tests"},
     {"lint", pv_cli_lint, "check specs: load errors and the review checklist"},

@@ -379,6 +379,11 @@ static Z3_lbool solve(enc *E)
 {
     if (E->solver_failed)
         return Z3_L_UNDEF;
+    if (E->opts->should_stop && E->opts->should_stop(E->opts->stop_ctx)) {
+        E->solver_failed = true;
+        E->fail_reason = pv_xstrdup("the verification was stopped (call cancelled)");
+        return Z3_L_UNDEF;
+    }
     long left = ms_left(E);
     if (left <= 0) {
         E->solver_failed = true;

@@ -87,4 +87,23 @@ pv_pos pv_node_offset_pos(const pv_doc *doc, const pv_node *scalar, size_t off);
  * messages. Returns a new string. */
 char *pv_node_describe(const pv_node *n);
 
+/*
+ * Building trees by hand, for inputs that are not YAML text (protobuf
+ * requests, JSON lines): nodes carry no position and JSON style. Keys added
+ * to a map take ownership of the value; a duplicate key is not checked here
+ * (the sources these come from cannot hold one).
+ */
+pv_node *pv_node_new_map(void);
+pv_node *pv_node_new_seq(void);
+pv_node *pv_node_new_str(const char *s, size_t len);
+pv_node *pv_node_new_int(int64_t v);
+pv_node *pv_node_new_bool(bool v);
+pv_node *pv_node_new_null(void);
+/* A scalar of the given kind with its text (floats, integers beyond 64 bits). */
+pv_node *pv_node_new_scalar(pv_scalar_kind kind, const char *text);
+void pv_node_map_add(pv_node *map, const char *key, pv_node *value);
+void pv_node_seq_add(pv_node *seq, pv_node *item);
+/* A document around a built tree; takes ownership of root. */
+pv_doc *pv_doc_from_root(const char *file, pv_node *root);
+
 #endif

@@ -23,6 +23,11 @@ typedef struct pv_verify_opts {
     unsigned timeout_ms;
     /* Do not compute witnesses (saves model construction). */
     bool no_witness;
+    /* Called before each solver query; returning true abandons the
+     * verification, which then ends in solver_unknown ("stopped"). Lets a
+     * server stop work for a call its client cancelled. May be NULL. */
+    bool (*should_stop)(void *ctx);
+    void *stop_ctx;
 } pv_verify_opts;
 
 /* Create an engine. Returns PV_OK, or PV_EIO when Z3 cannot be set up. */
