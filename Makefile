@@ -22,14 +22,18 @@ CLANG_FORMAT ?= clang-format
 SPECS := $(wildcard specs/*.yaml)
 
 # ---------------------------------------------------------------------------
-# RUN_CMD: what `make run` runs. Until the gRPC service is wired in: the
-# bundled specs' own tests, then every example plan through `check` (whose
-# exit code 1 only means some plan is not allowed, which the examples show
-# on purpose).
-EXAMPLES := $(wildcard specs/examples/*.yaml)
-RUN_CMD ?= ./$(BUILD_DIR)/planverify test $(SPECS) && \
-	{ ./$(BUILD_DIR)/planverify check $(EXAMPLES); test $$? -le 1; }
-RUN_NOTE ?= make run: bundled specs tested and example plans verified (see README.md).
+# RUN_CMD: what `make run` runs: the gRPC service on the bundled specs, on
+# 127.0.0.1:50051 (LISTEN=host:port to change), until Ctrl-C.
+LISTEN ?= 127.0.0.1:50051
+RUN_CMD ?= ./$(BUILD_DIR)/planverify serve --listen $(LISTEN)
+define RUN_NOTE
+planverify: starting the service on $(LISTEN) with the bundled specs (Ctrl-C stops it).
+  Try it from another terminal:
+    ./$(BUILD_DIR)/planverify verify --server $(LISTEN) specs/examples/split-refund-unknown.yaml
+  or any gRPC client: service planverify.v1.PlanVerifier (proto/planverify/v1/planverify.proto),
+  health at grpc.health.v1.Health/Check.
+endef
+export RUN_NOTE
 # ---------------------------------------------------------------------------
 
 .PHONY: all deps build test run bench sanitize format clean
@@ -60,8 +64,8 @@ run: build
 	    echo "make run: ./$(BUILD_DIR)/planverify was not built (server/ has no sources yet)" >&2; \
 	    exit 1; \
 	fi
+	@echo "$$RUN_NOTE"
 	$(RUN_CMD)
-	@echo "$(RUN_NOTE)"
 
 bench: build
 	@./$(BUILD_DIR)/bench_engine

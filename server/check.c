@@ -309,19 +309,8 @@ int pv_cli_check(int argc, char **argv)
     if (o.format == PV_FMT_JUNIT)
         junit_print(stdout, &j, "planverify check");
     junit_free(&j);
-    if (o.format == PV_FMT_TEXT) {
-        size_t total = n_allow + n_other + n_bad;
-        fprintf(stdout, "%zu plan%s:", total, total == 1 ? "" : "s");
-        const char *sep = " ";
-        for (int a = PV_ACT_BLOCK; a >= PV_ACT_ALLOW; a--)
-            if (counts[a]) {
-                fprintf(stdout, "%s%zu %s", sep, counts[a], pv_action_name((pv_action)a));
-                sep = ", ";
-            }
-        if (n_bad)
-            fprintf(stdout, "%s%zu bad input", sep, n_bad);
-        fputc('\n', stdout);
-    }
+    if (o.format == PV_FMT_TEXT)
+        pv_print_summary(stdout, counts, n_bad);
     pv_engine_free(eng);
     pv_specset_free(&set);
     return n_bad ? PV_EXIT_USAGE : n_other ? PV_EXIT_FINDINGS : PV_EXIT_OK;

@@ -48,6 +48,8 @@ int pv_format_parse(const char *s, pv_format *out);
 /* A verdict for people: a header line, one line per finding, witnesses. */
 void pv_print_verdict_text(FILE *out, const struct pv_spec *spec, const struct pv_verdict *v,
                            const char *file);
+/* "5 plans: 2 block, 3 allow, 1 bad input", counts indexed by pv_action. */
+void pv_print_summary(FILE *out, const size_t counts[5], size_t n_bad);
 /* One JSON object on one line. */
 void pv_print_verdict_json(FILE *out, const struct pv_spec *spec, const struct pv_verdict *v,
                            const char *file);

@@ -14,6 +14,7 @@ static const struct {
     {"serve", pv_cli_serve, "run the gRPC service"},
     {"check", pv_cli_check, "verify plan files against their specs"},
     {"test", pv_cli_test, "run each spec's own tests"},
+    {"verify", pv_cli_verify, "verify plan files through a running service"},
     {"lint", pv_cli_lint, "check specs: load errors and the review checklist"},
 };
 

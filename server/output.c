@@ -48,7 +48,14 @@ void pv_print_verdict_text(FILE *out, const pv_spec *spec, const pv_verdict *v, 
         if (!f->certain && f->n_witness > 0) {
             fprintf(out, "    witness:");
             for (size_t w = 0; w < f->n_witness; w++) {
+                /* Enum values print as strings, as a client that only sees
+                 * their names over the wire prints them. */
                 char *val = pv_value_describe(spec, &f->witness[w].value);
+                if (f->witness[w].value.type.kind == PV_T_ENUM) {
+                    char *q = pv_xasprintf("'%s'", val);
+                    free(val);
+                    val = q;
+                }
                 fprintf(out, "%s %s = %s", w ? "," : "", f->witness[w].key, val);
                 free(val);
             }
@@ -70,4 +77,21 @@ void pv_print_verdict_json(FILE *out, const pv_spec *spec, const pv_verdict *v, 
     fprintf(out, "%s\n", s);
     free(s);
     json_decref(o);
+}
+
+void pv_print_summary(FILE *out, const size_t counts[PV_ACT_BLOCK + 1], size_t n_bad)
+{
+    size_t total = n_bad;
+    for (int a = PV_ACT_ALLOW; a <= PV_ACT_BLOCK; a++)
+        total += counts[a];
+    fprintf(out, "%zu plan%s:", total, total == 1 ? "" : "s");
+    const char *sep = " ";
+    for (int a = PV_ACT_BLOCK; a >= PV_ACT_ALLOW; a--)
+        if (counts[a]) {
+            fprintf(out, "%s%zu %s", sep, counts[a], pv_action_name((pv_action)a));
+            sep = ", ";
+        }
+    if (n_bad)
+        fprintf(out, "%s%zu bad input", sep, n_bad);
+    fputc('\n', out);
 }
