@@ -9,6 +9,8 @@
 #include "pv_verdict.h"
 
 #include <jansson.h>
+
+#include "pv_verdict_json.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -372,7 +374,7 @@ static char *compare_expect(const pv_expect *e, const pv_verdict *v)
 }
 
 static const char test_usage[] =
-    "usage: planverify test [--format text|junit] SPEC...\n"
+    "usage: planverify test [--format text|json|junit] SPEC...\n"
     "  Runs each spec's `tests:` (plans with expected verdicts) without a model.\n"
     "exit: 0 all pass, 1 a test failed, 2 a spec does not load\n";
 
@@ -422,7 +424,22 @@ int pv_cli_test(int argc, char **argv)
             } else {
                 why = compare_expect(&test->expect, v);
             }
-            if (o.format == PV_FMT_TEXT) {
+            if (o.format == PV_FMT_JSON) {
+                /* One line per test, with the verdict it got. */
+                json_t *line = json_object();
+                json_object_set_new(line, "spec", json_string(spec->id));
+                json_object_set_new(line, "test", json_string(test->name));
+                json_object_set_new(line, "line", json_integer(test->pos.line));
+                json_object_set_new(line, "passed", json_boolean(!why));
+                if (why)
+                    json_object_set_new(line, "reason", json_string(why));
+                if (v)
+                    json_object_set_new(line, "verdict", pv_verdict_to_json(spec, v, NULL));
+                char *s = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                printf("%s\n", s);
+                free(s);
+                json_decref(line);
+            } else if (o.format == PV_FMT_TEXT) {
                 printf("%s  %s: %s\n", why ? "FAIL" : "ok  ", spec->id, test->name);
                 if (why) {
                     printf("      %s:%d: %s\n", spec->file, test->pos.line, why);
@@ -432,7 +449,7 @@ int pv_cli_test(int argc, char **argv)
             } else {
                 char *body = NULL;
                 if (why && v) {
-                    char *vt = verdict_text(spec, v, NULL);
+                    char *vt = verdict_text(spec, v, "verdict");
                     body = pv_xasprintf("%s\n%s", why, vt);
                     free(vt);
                 } else if (why)

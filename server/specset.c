@@ -70,7 +70,8 @@ int pv_specset_add_dir(pv_specset *set, const char *dir, pv_diags *d)
     }
     closedir(dh);
     /* Sorted, so that errors and listings come out the same every time. */
-    qsort(names, n, sizeof(char *), cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof(char *), cmp_str);
     int rc = PV_OK;
     for (size_t i = 0; i < n; i++) {
         int r = pv_specset_add_file(set, names[i], d);

@@ -245,6 +245,22 @@ const char *pv_suggest(const char *word, const char *const *candidates, size_t n
     return n_prefix == 1 ? prefix : NULL;
 }
 
+uint32_t pv_utf8_beyond_range(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len; i++) {
+        /* Only four-byte sequences reach past U+FFFF. */
+        if (p[i] >= 0xF0 && p[i] < 0xF8 && i + 3 < len) {
+            uint32_t cp = ((uint32_t)(p[i] & 0x07) << 18) | ((uint32_t)(p[i + 1] & 0x3F) << 12) |
+                          ((uint32_t)(p[i + 2] & 0x3F) << 6) | (uint32_t)(p[i + 3] & 0x3F);
+            if (cp > PV_MAX_CODE_POINT)
+                return cp;
+            i += 3;
+        }
+    }
+    return 0;
+}
+
 int pv_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len, pv_diags *diags)
 {
     *out = NULL;

@@ -17,6 +17,7 @@
 #include "pv_doc.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,16 @@
 /* Characters between source-map checkpoints: bounds a mark conversion to a
  * short forward walk while keeping the table at 1/64 of the text. */
 #define SRCMAP_STEP 64
+
+/* Directives (%YAML, %TAG) allowed before a document. libyaml compares
+ * each new directive with every earlier one, so thousands of them cost
+ * seconds; real files have one or two. */
+#define MAX_DIRECTIVES 100
+
+/* Anchors a document may define. libyaml's loader looks each alias up
+ * among all anchors, linearly; this keeps that under a second at the node
+ * bound, and no hand-written spec comes near it. */
+#define MAX_ANCHORS 1000
 
 /* Longest text shown when quoting a scalar in a message. */
 #define QUOTE_MAX 40
@@ -251,7 +262,9 @@ typedef struct loader {
     yaml_document_t ydoc;
     size_t nynodes;
     ynode_info *info; /* indexed by libyaml node id (1-based) */
-    size_t nodes;     /* pv_nodes made so far, aliases expanded */
+    size_t info_cap;
+    bool syntax_error; /* reported by the event pass */
+    size_t nodes;      /* pv_nodes made so far, aliases expanded */
     bool cycle_reported;
     bool stopped; /* a bound was hit: stop converting */
     int rc;
@@ -262,6 +275,25 @@ static void fail(loader *ld, int rc)
     /* A bound is the worse outcome: it says the input was cut short. */
     if (ld->rc == PV_OK || rc == PV_ELIMIT)
         ld->rc = rc;
+}
+
+#define NODES_FMT "the document expands to more than %d nodes (aliases?)"
+#define DEPTH_FMT "nesting deeper than %d levels"
+
+static void hit_limit(loader *ld, pv_pos pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A bound was hit: report it (once: everything stops here) and stop. */
+static void hit_limit(loader *ld, pv_pos pos, const char *fmt, ...)
+{
+    char msg[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pv_diags_add(ld->diags, ld->file, pos, "%s", msg);
+    ld->stopped = true;
+    fail(ld, PV_ELIMIT);
 }
 
 /* Byte offset in doc->source of a libyaml mark. */
@@ -409,28 +441,100 @@ static void report_yaml_error(loader *ld, const yaml_parser_t *p)
 /* ------------------------------------------------------------------------------------------ */
 /* The event pass                                                                             */
 
-static void note_node(loader *ld, size_t id, const yaml_char_t *anchor, const yaml_char_t *tag,
-                      strtab *anchors)
+/* Info for node id, growing the table as the event pass meets new nodes. */
+static ynode_info *info_at(loader *ld, size_t id)
 {
-    if (id == 0 || id > ld->nynodes)
-        return; /* cannot happen: the loader made one node per node event */
-    ld->info[id].tagged = tag != NULL;
-    ld->info[id].props = tag != NULL || anchor != NULL;
-    if (anchor) {
-        size_t alen = strlen((const char *)anchor);
-        char *copy = pv_xstrndup((const char *)anchor, alen);
-        size_t old;
-        /* The loader has already refused duplicate anchors. */
-        if (strtab_find_or_add(anchors, copy, alen, id, &old))
-            free(copy);
+    if (id >= ld->info_cap) {
+        size_t old = ld->info_cap;
+        pv_grow(&ld->info, &ld->info_cap, id + 1, sizeof *ld->info);
+        memset(ld->info + old, 0, (ld->info_cap - old) * sizeof *ld->info);
+    }
+    return &ld->info[id];
+}
+
+/* Record a node event's properties; false when it breaks the anchor bound. */
+static bool note_node(loader *ld, size_t id, const yaml_event_t *ev, const yaml_char_t *anchor,
+                      const yaml_char_t *tag, strtab *anchors)
+{
+    ynode_info *info = info_at(ld, id);
+    info->tagged = tag != NULL;
+    info->props = tag != NULL || anchor != NULL;
+    if (!anchor)
+        return true;
+    if (anchors->n >= MAX_ANCHORS) {
+        hit_limit(ld,
+                  mark_pos(ld, ev->start_mark),
+                  "the document defines more than %d anchors",
+                  MAX_ANCHORS);
+        return false;
+    }
+    size_t alen = strlen((const char *)anchor);
+    char *copy = pv_xstrndup((const char *)anchor, alen);
+    size_t old;
+    /* A repeated anchor is the loader's error to report; keep the first. */
+    if (strtab_find_or_add(anchors, copy, alen, id, &old))
+        free(copy);
+    return true;
+}
+
+/* True when the line at s[i] starts with the marker ("---" or "...")
+ * followed by a blank, a line break or the end. */
+static bool line_is_marker(const char *s, size_t len, size_t i, const char *marker)
+{
+    if (len - i < 3 || memcmp(s + i, marker, 3) != 0)
+        return false;
+    return len - i == 3 || s[i + 3] == ' ' || s[i + 3] == '\t' || s[i + 3] == '\n' ||
+           s[i + 3] == '\r';
+}
+
+/*
+ * Bound the directives before libyaml reads them (see MAX_DIRECTIVES).
+ * Directives are lines starting with '%' where a document may begin: at
+ * the start of the text or after a "..." line, up to a "---" line or the
+ * first content line. '%' lines inside a document (in a block scalar, say)
+ * are content and do not count. Reports PV_ELIMIT at the first one over.
+ */
+static void check_directives(loader *ld)
+{
+    const char *s = ld->doc->source;
+    size_t len = ld->doc->source_len;
+    bool preamble = true;
+    int count = 0, line = 1;
+    for (size_t i = ld->bom; i < len; line++) {
+        if (line_is_marker(s, len, i, "...")) {
+            preamble = true;
+        } else if (line_is_marker(s, len, i, "---")) {
+            preamble = false;
+        } else if (preamble && s[i] == '%') {
+            if (++count > MAX_DIRECTIVES) {
+                hit_limit(ld,
+                          (pv_pos){line, 1},
+                          "the document has more than %d directives",
+                          MAX_DIRECTIVES);
+                return;
+            }
+        } else if (s[i] != '#' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
+            preamble = false;
+        }
+        while (i < len && s[i] != '\n' && s[i] != '\r')
+            i++;
+        i += i + 1 < len && s[i] == '\r' && s[i + 1] == '\n' ? 2 : 1;
     }
 }
 
 /*
- * Walk the text's events to fill ld->info (explicit tags, properties),
- * report aliases that refer to an enclosing node (a cycle: the alias would
- * expand forever) at the alias, and report a second document. Errors go to
- * ld; the pass stops at the second document's start.
+ * First pass: walk the text's events before libyaml's loader sees it.
+ * - Bounds, checked here because the loader is slow past them: libyaml's
+ *   scanner rescans every open flow level at each token and its loader
+ *   looks anchors up linearly, so deep nesting or many anchors would cost
+ *   quadratic time before any check of ours could run. Nesting deeper than
+ *   PV_DOC_MAX_DEPTH, more than PV_DOC_MAX_NODES nodes and aliases in the
+ *   text, or more than MAX_ANCHORS anchors stop the pass (PV_ELIMIT).
+ * - Syntax errors in the first document (reported once, and the caller
+ *   then skips the loader).
+ * - What the loader drops: explicit tags and properties per node, into
+ *   ld->info; aliases that refer to an enclosing node (a cycle), reported
+ *   at the alias; a second document, reported at its start.
  */
 static void scan_events(loader *ld)
 {
@@ -443,17 +547,17 @@ static void scan_events(loader *ld)
         &p, (const unsigned char *)ld->doc->source + ld->bom, ld->doc->source_len - ld->bom);
     strtab anchors = {.owns_keys = true};
     size_t *stack = NULL, depth = 0, stack_cap = 0;
-    size_t next_id = 0;
+    size_t next_id = 0, counted = 0;
     int docs = 0;
     bool done = false;
-    while (!done) {
+    while (!done && !ld->stopped) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev)) {
-            /* Only text after the first document can fail here: the
-             * loader has parsed the first one already. */
             report_yaml_error(ld, &p);
+            ld->syntax_error = true;
             break;
         }
+        const yaml_char_t *anchor = NULL, *tag = NULL;
         switch (ev.type) {
         case YAML_DOCUMENT_START_EVENT:
             if (++docs > 1) {
@@ -471,46 +575,55 @@ static void scan_events(loader *ld)
             done = true;
             break;
         case YAML_SCALAR_EVENT:
-            note_node(ld, ++next_id, ev.data.scalar.anchor, ev.data.scalar.tag, &anchors);
-            break;
         case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT: {
-            bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
-            size_t id = ++next_id;
-            note_node(ld,
-                      id,
-                      seq ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor,
-                      seq ? ev.data.sequence_start.tag : ev.data.mapping_start.tag,
-                      &anchors);
+        case YAML_MAPPING_START_EVENT:
+        case YAML_ALIAS_EVENT:
+            /* Every node and alias becomes at least one pv_node. */
+            if (++counted > PV_DOC_MAX_NODES) {
+                hit_limit(ld, (pv_pos){0, 0}, NODES_FMT, PV_DOC_MAX_NODES);
+                break;
+            }
+            if (ev.type == YAML_ALIAS_EVENT) {
+                const char *name = (const char *)ev.data.alias.anchor;
+                size_t id;
+                if (strtab_get(&anchors, name, strlen(name), &id) && info_at(ld, id)->open) {
+                    pv_diags_add(ld->diags,
+                                 ld->file,
+                                 mark_pos(ld, ev.start_mark),
+                                 "alias '*%s' refers to a node that contains it",
+                                 name);
+                    ld->cycle_reported = true;
+                    fail(ld, PV_EINPUT);
+                }
+                break;
+            }
+            if (ev.type == YAML_SCALAR_EVENT) {
+                anchor = ev.data.scalar.anchor;
+                tag = ev.data.scalar.tag;
+            } else if (ev.type == YAML_SEQUENCE_START_EVENT) {
+                anchor = ev.data.sequence_start.anchor;
+                tag = ev.data.sequence_start.tag;
+            } else {
+                anchor = ev.data.mapping_start.anchor;
+                tag = ev.data.mapping_start.tag;
+            }
+            if (!note_node(ld, ++next_id, &ev, anchor, tag, &anchors))
+                break;
+            if (ev.type == YAML_SCALAR_EVENT)
+                break;
+            if (depth + 1 > PV_DOC_MAX_DEPTH) {
+                hit_limit(ld, mark_pos(ld, ev.start_mark), DEPTH_FMT, PV_DOC_MAX_DEPTH);
+                break;
+            }
             pv_grow(&stack, &stack_cap, depth + 1, sizeof *stack);
-            stack[depth++] = id;
-            if (id <= ld->nynodes)
-                ld->info[id].open = 1;
+            stack[depth++] = next_id;
+            info_at(ld, next_id)->open = 1;
             break;
-        }
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT:
-            if (depth > 0) {
-                size_t id = stack[--depth];
-                if (id <= ld->nynodes)
-                    ld->info[id].open = 0;
-            }
+            if (depth > 0)
+                info_at(ld, stack[--depth])->open = 0;
             break;
-        case YAML_ALIAS_EVENT: {
-            const char *name = (const char *)ev.data.alias.anchor;
-            size_t id;
-            if (strtab_get(&anchors, name, strlen(name), &id) && id <= ld->nynodes &&
-                ld->info[id].open) {
-                pv_diags_add(ld->diags,
-                             ld->file,
-                             mark_pos(ld, ev.start_mark),
-                             "alias '*%s' refers to a node that contains it",
-                             name);
-                ld->cycle_reported = true;
-                fail(ld, PV_EINPUT);
-            }
-            break;
-        }
         default:
             break;
         }
@@ -775,13 +888,7 @@ static bool count_node(loader *ld)
 {
     if (++ld->nodes <= PV_DOC_MAX_NODES)
         return true;
-    pv_diags_add(ld->diags,
-                 ld->file,
-                 (pv_pos){0, 0},
-                 "the document expands to more than %d nodes (aliases?)",
-                 PV_DOC_MAX_NODES);
-    ld->stopped = true;
-    fail(ld, PV_ELIMIT);
+    hit_limit(ld, (pv_pos){0, 0}, NODES_FMT, PV_DOC_MAX_NODES);
     return false;
 }
 
@@ -936,10 +1043,7 @@ static pv_node *convert(loader *ld, int id, int depth)
     n->src_start = mark_byte(ld, yn->start_mark);
     n->src_end = mark_byte(ld, yn->end_mark);
     if (depth + 1 > PV_DOC_MAX_DEPTH) {
-        pv_diags_add(
-            ld->diags, ld->file, n->pos, "nesting deeper than %d levels", PV_DOC_MAX_DEPTH);
-        ld->stopped = true;
-        fail(ld, PV_ELIMIT);
+        hit_limit(ld, n->pos, DEPTH_FMT, PV_DOC_MAX_DEPTH);
         pv_node_free(n);
         return NULL;
     }
@@ -960,6 +1064,40 @@ static pv_node *convert(loader *ld, int id, int depth)
         return NULL;
     }
     return n;
+}
+
+/*
+ * Second pass: libyaml's loader builds the first document (its errors left
+ * are the composer's: undefined or repeated anchors), then the tree is
+ * converted into doc->root.
+ */
+static void load_and_convert(loader *ld)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        fputs("planverify: out of memory while parsing YAML\n", stderr);
+        abort();
+    }
+    yaml_parser_set_input_string(
+        &p, (const unsigned char *)ld->doc->source + ld->bom, ld->doc->source_len - ld->bom);
+    bool loaded = yaml_parser_load(&p, &ld->ydoc) != 0;
+    if (!loaded)
+        report_yaml_error(ld, &p);
+    yaml_parser_delete(&p);
+    if (!loaded)
+        return;
+    ld->nynodes = (size_t)(ld->ydoc.nodes.top - ld->ydoc.nodes.start);
+    /* Both passes read the same text, so they see the same nodes; should
+     * they ever disagree, the extra nodes just carry no tag information. */
+    info_at(ld, ld->nynodes);
+    const yaml_node_t *root = yaml_document_get_root_node(&ld->ydoc);
+    /* "---" with nothing after it is an empty document too, not a null. */
+    bool empty =
+        !root || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0 &&
+                  root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ld->info[1].props);
+    if (!empty)
+        ld->doc->root = convert(ld, 1, 0);
+    yaml_document_delete(&ld->ydoc);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1012,31 +1150,11 @@ int pv_doc_parse(const char *file, const char *text, size_t len, pv_doc **out, p
         ld.bom = 3;
     srcmap_init(&ld.map, doc->source + ld.bom, len - ld.bom);
 
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p)) {
-        fputs("planverify: out of memory while parsing YAML\n", stderr);
-        abort();
-    }
-    yaml_parser_set_input_string(&p, u + ld.bom, len - ld.bom);
-    bool loaded = yaml_parser_load(&p, &ld.ydoc) != 0;
-    if (!loaded)
-        report_yaml_error(&ld, &p);
-    yaml_parser_delete(&p);
-
-    if (loaded) {
-        ld.nynodes = (size_t)(ld.ydoc.nodes.top - ld.ydoc.nodes.start);
-        ld.info = pv_xcalloc(ld.nynodes + 1, sizeof *ld.info);
+    check_directives(&ld);
+    if (!ld.stopped)
         scan_events(&ld);
-        const yaml_node_t *root = yaml_document_get_root_node(&ld.ydoc);
-        /* "---" with nothing after it is an empty document too, not a
-         * null value. */
-        bool empty =
-            !root || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0 &&
-                      root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ld.info[1].props);
-        if (!empty)
-            doc->root = convert(&ld, 1, 0);
-        yaml_document_delete(&ld.ydoc);
-    }
+    if (!ld.stopped && !ld.syntax_error)
+        load_and_convert(&ld);
     free(ld.info);
     srcmap_free(&ld.map);
     pv_diags_clear(&scratch);

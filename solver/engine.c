@@ -169,6 +169,14 @@ static Z3_ast mk_str(enc *E, const pv_str *s)
     const unsigned char *p = (const unsigned char *)s->ptr;
     for (size_t i = 0; i < s->len;) {
         uint32_t cp = utf8_next(p, s->len, &i);
+        if (cp > PV_MAX_CODE_POINT) {
+            /* The loaders refuse such strings; should one get here, fail
+             * closed rather than hand Z3 an escape it rejects. */
+            E->solver_failed = true;
+            if (!E->fail_reason)
+                E->fail_reason = pv_xstrdup("a string holds a character beyond U+2FFFF");
+            cp = 0xFFFD;
+        }
         if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
             cp == ' ')
             buf[o++] = (char)cp;

@@ -122,6 +122,13 @@ size_t pv_edit_distance(const char *a, const char *b);
  * to be a likely misspelling, else NULL. */
 const char *pv_suggest(const char *word, const char *const *candidates, size_t n);
 
+/* The solver represents characters up to U+2FFFF; strings are refused
+ * beyond that rather than silently changed. */
+#define PV_MAX_CODE_POINT 0x2FFFFu
+/* The first code point of UTF-8 text s[0..len) above PV_MAX_CODE_POINT, or
+ * 0 when there is none. */
+uint32_t pv_utf8_beyond_range(const char *s, size_t len);
+
 /* Read a whole file, refusing files larger than max_bytes. Returns PV_OK,
  * PV_EIO (with errno-based message in diags) or PV_ELIMIT. */
 int pv_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len, pv_diags *diags);

@@ -140,6 +140,13 @@ int pv__value_from_node(const pv_spec *spec, const pv_node *n, pv_type t, pv_val
         break;
     case PV_T_STRING:
         if (n->skind == PV_S_STRING) {
+            uint32_t cp = pv_utf8_beyond_range(n->str.ptr, n->str.len);
+            if (cp) {
+                *msg = pv_xasprintf("the string holds U+%04X, beyond U+2FFFF, the last character "
+                                    "the solver represents",
+                                    cp);
+                return PV_EINPUT;
+            }
             out->u.s = pv_str_dup(n->str.ptr, n->str.len);
             return PV_OK;
         }
@@ -339,7 +346,8 @@ static bool check_name(loader *ld, const pv_node *key, const char *what)
     }
     for (size_t i = 0; i < PV_ARRAY_LEN(reserved_names); i++)
         if (strcmp(s, reserved_names[i]) == 0) {
-            lerr(ld, key, "'%s' is a reserved word and cannot name a %s", s, what);
+            lerr(ld, key, "'%s' is a reserved word and cannot name %s %s", s,
+                 strchr("aeiou", what[0]) ? "an" : "a", what);
             return false;
         }
     return true;
@@ -595,6 +603,20 @@ static void load_vars(loader *ld, const pv_node *map, var_kind kind, const char 
 /* ------------------------------------------------------------------ */
 /* expressions                                                         */
 
+/* The first string literal in e holding a character beyond the solver's
+ * range, and its offset. */
+static void find_far_string(const pv_expr *e, uint32_t *cp, size_t *off)
+{
+    if (!e || *cp)
+        return;
+    if (e->kind == PV_E_STR && (*cp = pv_utf8_beyond_range(e->u.s.ptr, e->u.s.len))) {
+        *off = e->off;
+        return;
+    }
+    for (size_t i = 0; i < e->n_kids; i++)
+        find_far_string(e->kids[i], cp, off);
+}
+
 /*
  * Parse and type-check the expression in scalar node n. Returns the AST or
  * NULL (with the error reported at the exact file position of the offending
@@ -625,6 +647,18 @@ static pv_expr *load_expr(loader *ld, const pv_node *n, pv_expr_where where, con
         return NULL;
     }
     pv_expr_ctx ctx = {ld->spec, where, tools, n_tools};
+    uint32_t far = 0;
+    size_t far_off = 0;
+    find_far_string(e, &far, &far_off);
+    if (far) {
+        pv_diags_add(ld->diags, ld->doc->file, pv_node_offset_pos(ld->doc, n, far_off),
+                     "%s: the string holds U+%04X, beyond U+2FFFF, the last character the solver "
+                     "represents",
+                     what, far);
+        ld->errors++;
+        pv_expr_free(e);
+        return NULL;
+    }
     if (pv_expr_check(e, &ctx, expected, &err) != PV_OK) {
         pv_diags_add(ld->diags,
                      ld->doc->file,

@@ -85,7 +85,8 @@ static int finding_cmp(const void *a, const void *b)
 
 void pv_verdict_finish(pv_verdict *v, const pv_spec *spec, const pv_plan *plan)
 {
-    qsort(v->findings, v->n_findings, sizeof(pv_finding), finding_cmp);
+    if (v->n_findings > 1)
+        qsort(v->findings, v->n_findings, sizeof(pv_finding), finding_cmp);
     v->decision = PV_ACT_ALLOW;
     for (size_t i = 0; i < v->n_findings; i++)
         if (v->findings[i].action > v->decision)
