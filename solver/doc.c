@@ -16,8 +16,10 @@
  */
 #include "pv_doc.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +46,7 @@
 #define QUOTE_MAX 40
 
 /* ------------------------------------------------------------------------------------------ */
-/* A string-keyed hash table (duplicate keys, anchor names)                                   */
+/* A string-keyed hash table (anchor names)                                                   */
 
 typedef struct strtab_slot {
     const char *key; /* NULL: empty slot */
@@ -59,8 +61,9 @@ typedef struct strtab {
     bool owns_keys;
 } strtab;
 
-/* FNV-1a: keys are short and not adversarially chosen for this hash's
- * benefit; linear probing at half load keeps lookups short either way. */
+/* FNV-1a with linear probing at half load. The table only holds anchor
+ * names, which are few (MAX_ANCHORS), so crafted collisions cannot cost
+ * much. */
 static uint64_t hash_bytes(const char *p, size_t len)
 {
     uint64_t h = 1469598103934665603ull;
@@ -257,7 +260,9 @@ typedef struct loader {
     const char *file;
     pv_diags *diags;
     pv_doc *doc;
-    size_t bom; /* bytes of UTF-8 byte order mark before what libyaml reads */
+    /* Bytes of a leading UTF-8 byte order mark: libyaml reads it as the
+     * encoding mark and starts counting characters after it. */
+    size_t bom;
     srcmap map;
     yaml_document_t ydoc;
     size_t nynodes;
@@ -389,8 +394,7 @@ static void report_yaml_error(loader *ld, const yaml_parser_t *p)
     }
     const char *problem = p->problem ? p->problem : "unknown error";
     if (p->error == YAML_READER_ERROR) {
-        pv_pos pos =
-            pos_of_byte(ld->doc->source, ld->doc->source_len, ld->bom, ld->bom + p->problem_offset);
+        pv_pos pos = pos_of_byte(ld->doc->source, ld->doc->source_len, ld->bom, p->problem_offset);
         if (p->problem_value < 0)
             pv_diags_add(ld->diags, ld->file, pos, "invalid YAML: %s", problem);
         else if (strstr(problem, "octet"))
@@ -491,8 +495,9 @@ static bool line_is_marker(const char *s, size_t len, size_t i, const char *mark
  * Bound the directives before libyaml reads them (see MAX_DIRECTIVES).
  * Directives are lines starting with '%' where a document may begin: at
  * the start of the text or after a "..." line, up to a "---" line or the
- * first content line. '%' lines inside a document (in a block scalar, say)
- * are content and do not count. Reports PV_ELIMIT at the first one over.
+ * first content line. '%' lines inside a document (a quoted scalar's
+ * continuation lines, say) are content and do not count. Reports PV_ELIMIT
+ * at the first one over.
  */
 static void check_directives(loader *ld)
 {
@@ -543,8 +548,7 @@ static void scan_events(loader *ld)
         fputs("planverify: out of memory while parsing YAML\n", stderr);
         abort();
     }
-    yaml_parser_set_input_string(
-        &p, (const unsigned char *)ld->doc->source + ld->bom, ld->doc->source_len - ld->bom);
+    yaml_parser_set_input_string(&p, (const unsigned char *)ld->doc->source, ld->doc->source_len);
     strtab anchors = {.owns_keys = true};
     size_t *stack = NULL, depth = 0, stack_cap = 0;
     size_t next_id = 0, counted = 0;
@@ -857,25 +861,41 @@ static pv_scalar_style style_of(yaml_scalar_style_t s)
  */
 static size_t skip_properties(const char *src, size_t start, size_t end)
 {
-    size_t i = start;
+    size_t i = start, w;
+    bool line_start = false;
     while (i < end) {
         char c = src[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        if ((w = break_width(src, end, i)) != 0) {
+            i += w;
+            line_start = true;
+            continue;
+        }
+        if (c == ' ' || c == '\t') {
             i++;
+        } else if (line_start && end - i >= 3 && memcmp(src + i, "\xEF\xBB\xBF", 3) == 0) {
+            i += 3; /* libyaml skips a byte order mark at a line's start */
         } else if (c == '#') {
-            while (i < end && src[i] != '\n' && src[i] != '\r')
+            while (i < end && !break_width(src, end, i))
                 i++;
         } else if (c == '!' && i + 1 < end && src[i + 1] == '<') {
             while (i < end && src[i] != '>')
                 i++;
             if (i < end)
                 i++;
-        } else if (c == '!' || c == '&') {
-            while (i < end && src[i] != ' ' && src[i] != '\t' && src[i] != '\r' && src[i] != '\n')
+        } else if (c == '&') {
+            /* libyaml's anchor names are [0-9A-Za-z_-]; the scalar may
+             * follow at once ("&a:b" anchors the scalar ":b"). */
+            i++;
+            while (i < end && (isalnum((unsigned char)src[i]) || src[i] == '_' || src[i] == '-'))
+                i++;
+        } else if (c == '!') {
+            /* A tag runs to a blank (libyaml insists on one after it). */
+            while (i < end && src[i] != ' ' && src[i] != '\t' && !break_width(src, end, i))
                 i++;
         } else {
             break;
         }
+        line_start = false;
     }
     return i;
 }
@@ -956,17 +976,66 @@ static void convert_seq(loader *ld, const yaml_node_t *yn, pv_node *n, int depth
     }
 }
 
+typedef struct key_ref {
+    const char *text;
+    size_t len;
+    size_t index; /* the pair's index in its mapping */
+} key_ref;
+
+/* Order by text, then by position, so equal keys sit together with the
+ * earliest first. */
+static int key_ref_cmp(const void *a, const void *b)
+{
+    const key_ref *x = a, *y = b;
+    int c = memcmp(x->text, y->text, x->len < y->len ? x->len : y->len);
+    if (c != 0)
+        return c;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * For each pair of a mapping, the index of the first pair with the same key
+ * text (decoded), or SIZE_MAX when its key is the first of its text or not a
+ * scalar. Sorting rather than hashing keeps crafted keys from making this
+ * quadratic. Returns a new array of count entries.
+ */
+static size_t *find_duplicate_keys(loader *ld, const yaml_node_t *yn, size_t count)
+{
+    size_t *first = pv_xmalloc((count ? count : 1) * sizeof *first);
+    key_ref *refs = pv_xmalloc((count ? count : 1) * sizeof *refs);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        first[i] = SIZE_MAX;
+        const yaml_node_t *k =
+            yaml_document_get_node(&ld->ydoc, yn->data.mapping.pairs.start[i].key);
+        if (k && k->type == YAML_SCALAR_NODE)
+            refs[n++] = (key_ref){(const char *)k->data.scalar.value, k->data.scalar.length, i};
+    }
+    qsort(refs, n, sizeof *refs, key_ref_cmp);
+    for (size_t i = 1; i < n; i++) {
+        const key_ref *prev = &refs[i - 1];
+        if (prev->len == refs[i].len && memcmp(prev->text, refs[i].text, prev->len) == 0)
+            first[refs[i].index] =
+                first[prev->index] != SIZE_MAX ? first[prev->index] : prev->index;
+    }
+    free(refs);
+    return first;
+}
+
 /*
  * Convert a mapping's pairs. Keys must be scalars; duplicates (by decoded
- * text) are reported at the later key, each one, but only on the node's
- * first conversion so that an aliased mapping does not repeat them.
+ * text) are reported at the later key, each one, in document order, but
+ * only on the node's first conversion so that an aliased mapping does not
+ * repeat them.
  */
 static void convert_map(loader *ld, const yaml_node_t *yn, pv_node *n, int depth, bool first)
 {
     size_t count = (size_t)(yn->data.mapping.pairs.top - yn->data.mapping.pairs.start);
     n->keys = pv_xcalloc(count, sizeof *n->keys);
     n->items = pv_xcalloc(count, sizeof *n->items);
-    strtab seen = {0};
+    size_t *dup_of = first ? find_duplicate_keys(ld, yn, count) : NULL;
     for (size_t i = 0; i < count && !ld->stopped; i++) {
         const yaml_node_pair_t *pair = &yn->data.mapping.pairs.start[i];
         const yaml_node_t *ykey = yaml_document_get_node(&ld->ydoc, pair->key);
@@ -980,34 +1049,30 @@ static void convert_map(loader *ld, const yaml_node_t *yn, pv_node *n, int depth
                          "mapping keys must be scalars");
             fail(ld, PV_EINPUT);
         }
-        if (key && first) {
-            size_t prev;
-            if (strtab_find_or_add(&seen, key->str.ptr, key->str.len, i, &prev)) {
-                const pv_node *k0 = n->keys[prev];
-                char *q = quote_text(key->str.ptr, key->str.len);
-                pv_diags_add(ld->diags,
-                             ld->file,
-                             key->pos,
-                             "duplicate key %s (first at line %d, column %d)",
-                             q,
-                             k0->pos.line,
-                             k0->pos.col);
-                free(q);
-                fail(ld, PV_EINPUT);
-            }
+        if (key && dup_of && dup_of[i] != SIZE_MAX) {
+            const yaml_node_t *k0 =
+                yaml_document_get_node(&ld->ydoc, yn->data.mapping.pairs.start[dup_of[i]].key);
+            pv_pos p0 = mark_pos(ld, k0->start_mark);
+            char *q = quote_text(key->str.ptr, key->str.len);
+            pv_diags_add(ld->diags,
+                         ld->file,
+                         key->pos,
+                         "duplicate key %s (first at line %d, column %d)",
+                         q,
+                         p0.line,
+                         p0.col);
+            free(q);
+            fail(ld, PV_EINPUT);
         }
         pv_node *val = ld->stopped ? NULL : convert_child(ld, n, pair->value, depth + 1);
-        /* Keys and items stay index-aligned with the libyaml pairs (the
-         * duplicate check refers back to n->keys[prev]), so a pair with a
-         * bad key keeps its slot with a NULL key until the end. */
         n->keys[i] = key;
         n->items[i] = val;
         n->n = i + 1;
     }
-    strtab_free(&seen);
-    /* Compact away pairs that lost their key or value; only possible when
-     * an error was reported, so the tree is about to be freed anyway, but
-     * keep it well-formed. */
+    free(dup_of);
+    /* Drop pairs that lost their key or value. That happens only after an
+     * error, so the tree is about to be freed anyway, but keep it
+     * well-formed for pv_node_free. */
     size_t w = 0;
     for (size_t i = 0; i < n->n; i++) {
         if (n->keys[i] && n->items[i]) {
@@ -1078,8 +1143,7 @@ static void load_and_convert(loader *ld)
         fputs("planverify: out of memory while parsing YAML\n", stderr);
         abort();
     }
-    yaml_parser_set_input_string(
-        &p, (const unsigned char *)ld->doc->source + ld->bom, ld->doc->source_len - ld->bom);
+    yaml_parser_set_input_string(&p, (const unsigned char *)ld->doc->source, ld->doc->source_len);
     bool loaded = yaml_parser_load(&p, &ld->ydoc) != 0;
     if (!loaded)
         report_yaml_error(ld, &p);

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../solver/pv_doc.h"
+#include "pv_doc.h"
 
 #define FILE_NAME "t.yaml"
 
@@ -570,11 +570,16 @@ static void test_self_referential_alias_refused(void **state)
                         FILE_NAME ":3:11: alias '*t' refers to a node that contains it");
 }
 
-static void test_undefined_alias(void **state)
+/* libyaml's loader refuses these; the message keeps its words. */
+static void test_undefined_and_repeated_anchors(void **state)
 {
     (void)state;
     assert_single_error(
         "a: *nope\n", PV_EINPUT, FILE_NAME ":1:4: invalid YAML: found undefined alias");
+    assert_single_error("a: &x 1\nb: &x 2\n",
+                        PV_EINPUT,
+                        FILE_NAME
+                        ":2:4: invalid YAML: duplicate anchor (first at line 1, column 4)");
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -677,6 +682,82 @@ static void test_size_limit(void **state)
     assert_null(doc->root);
     pv_doc_free(doc);
     free(big);
+}
+
+static char *flat_seq(size_t items)
+{
+    char *src = malloc(2 * items + 2);
+    size_t o = 0;
+    src[o++] = '[';
+    for (size_t i = 0; i < items; i++) {
+        src[o++] = '1';
+        src[o++] = i + 1 < items ? ',' : ']';
+    }
+    src[o] = '\0';
+    return src;
+}
+
+/* A flat document with more nodes than the bound is refused before the
+ * loader builds it. */
+static void test_node_limit_without_aliases(void **state)
+{
+    (void)state;
+    /* The items and the sequence itself: exactly at the bound. */
+    char *src = flat_seq(PV_DOC_MAX_NODES - 1);
+    pv_doc *doc = parse_ok(src);
+    assert_int_equal(doc->root->n, PV_DOC_MAX_NODES - 1);
+    pv_doc_free(doc);
+    free(src);
+    src = flat_seq(PV_DOC_MAX_NODES);
+    assert_single_error(
+        src, PV_ELIMIT, FILE_NAME ": the document expands to more than 200000 nodes (aliases?)");
+    free(src);
+}
+
+/* libyaml's loader and parser slow down quadratically with many anchors or
+ * directives, so both are bounded. */
+static void test_anchor_and_directive_limits(void **state)
+{
+    (void)state;
+    size_t cap = 1100 * 24;
+    char *src = malloc(cap);
+    size_t o = 0;
+    for (int i = 0; i < 1000; i++)
+        o += (size_t)snprintf(src + o, cap - o, "- &a%d x\n", i);
+    pv_doc *doc = parse_ok(src);
+    assert_int_equal(doc->root->n, 1000);
+    pv_doc_free(doc);
+    snprintf(src + o, cap - o, "- &over x\n");
+    assert_single_error(
+        src, PV_ELIMIT, FILE_NAME ":1001:3: the document defines more than 1000 anchors");
+
+    o = 0;
+    for (int i = 0; i < 100; i++)
+        o += (size_t)snprintf(src + o, cap - o, "%%TAG !t%d! tag:example.com,2026:\n", i);
+    snprintf(src + o, cap - o, "--- !t7!x [1]\n");
+    /* Within the bound the directives work: the handle resolves (to a tag
+     * we do not support, but that is another matter). */
+    assert_single_error(src,
+                        PV_EINPUT,
+                        FILE_NAME
+                        ":101:5: unsupported tag '!<tag:example.com,2026:x>' on a sequence");
+    o = 0;
+    for (int i = 0; i < 101; i++)
+        o += (size_t)snprintf(src + o, cap - o, "%%TAG !t%d! tag:example.com,2026:\n", i);
+    snprintf(src + o, cap - o, "--- a\n");
+    assert_single_error(
+        src, PV_ELIMIT, FILE_NAME ":101:1: the document has more than 100 directives");
+    /* '%' lines inside a document (here a quoted scalar's continuation
+     * lines) are content, not directives. */
+    o = (size_t)snprintf(src, cap, "--- \"a\n");
+    for (int i = 0; i < 150; i++)
+        o += (size_t)snprintf(src + o, cap - o, "%%%d\n", i);
+    snprintf(src + o, cap - o, "\"\n");
+    doc = parse_ok(src);
+    assert_int_equal(doc->root->skind, PV_S_STRING);
+    assert_memory_equal(doc->root->str.ptr, "a %0 %1 ", 8);
+    pv_doc_free(doc);
+    free(src);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -891,6 +972,9 @@ static void test_offset_literal_block(void **state)
     assert_string_equal(value_of(doc)->str.ptr, "a\n\nb");
     pv_doc_free(doc);
     assert_pos(offset_pos_of(src2, 3), 4, 5);
+    /* CR LF line ends. */
+    assert_pos(offset_pos_of("v: |\r\n  ab\r\n  cd\r\n", 3), 3, 3);
+    assert_pos(offset_pos_of("v: 'ab'\r\nw: x\r\n", 1), 1, 6);
 }
 
 static void test_offset_fallbacks(void **state)
@@ -1023,11 +1107,13 @@ int main(void)
         cmocka_unit_test(test_billion_laughs_refused),
         cmocka_unit_test(test_alias_expansion_within_bound),
         cmocka_unit_test(test_self_referential_alias_refused),
-        cmocka_unit_test(test_undefined_alias),
+        cmocka_unit_test(test_undefined_and_repeated_anchors),
         cmocka_unit_test(test_depth_64_accepted),
         cmocka_unit_test(test_depth_65_refused),
         cmocka_unit_test(test_depth_counts_maps_and_aliases),
         cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_node_limit_without_aliases),
+        cmocka_unit_test(test_anchor_and_directive_limits),
         cmocka_unit_test(test_invalid_yaml_message_and_position),
         cmocka_unit_test(test_invalid_yaml_with_context),
         cmocka_unit_test(test_invalid_encoding),
