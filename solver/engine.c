@@ -10,9 +10,12 @@
  * (the model is the witness), and when "B and the rule holds" is
  * unsatisfiable the break is certain.
  *
- * Memory: the context is created with Z3_mk_context, so every AST lives
- * until the solver scope it was made in is popped; popping the outer scope
- * at the end of a verification frees the whole encoding.
+ * Memory: the context is created with Z3_mk_context, which keeps every
+ * term the API returns until the context is deleted (popping solver scopes
+ * does not release them). Rather than reference-count every term, an
+ * engine replaces its context after PV_ENGINE_RECYCLE verifications, which
+ * bounds its memory at the cost of one context creation (~12 ms) per
+ * that many plans.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "pv_chain.h"
@@ -22,10 +25,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <z3.h>
 
+/* Verifications between two context replacements (see the top comment). */
+#define PV_ENGINE_RECYCLE 500
+
 struct pv_engine {
+    /* Guards ctx against pv_engine_interrupt from another thread while the
+     * context is replaced. */
+    pthread_mutex_t lock;
+    unsigned uses; /* verifications since the context was created */
     Z3_context ctx;
     Z3_solver solver;
     Z3_sort int_sort, bool_sort, str_sort;
@@ -67,19 +78,19 @@ static void on_z3_error(Z3_context c, Z3_error_code e)
     (void)e;
 }
 
-int pv_engine_new(pv_engine **out)
+/* Create the engine's Z3 context and solver. Returns false when Z3 cannot
+ * be set up. */
+static bool engine_open(pv_engine *eng)
 {
-    *out = NULL;
     Z3_config cfg = Z3_mk_config();
     if (!cfg)
-        return PV_EIO;
+        return false;
     Z3_set_param_value(cfg, "model", "true");
     Z3_context c = Z3_mk_context(cfg);
     Z3_del_config(cfg);
     if (!c)
-        return PV_EIO;
+        return false;
     Z3_set_error_handler(c, on_z3_error);
-    pv_engine *eng = pv_xcalloc(1, sizeof *eng);
     eng->ctx = c;
     eng->solver = Z3_mk_simple_solver(c);
     Z3_solver_inc_ref(c, eng->solver);
@@ -93,8 +104,30 @@ int pv_engine_new(pv_engine **out)
     eng->bool_sort = Z3_mk_bool_sort(c);
     eng->str_sort = Z3_mk_string_sort(c);
     eng->timeout_sym = Z3_mk_string_symbol(c, "timeout");
-    if (Z3_get_error_code(c) != Z3_OK) {
-        pv_engine_free(eng);
+    eng->current_timeout = 0;
+    eng->uses = 0;
+    return Z3_get_error_code(c) == Z3_OK;
+}
+
+static void engine_close(pv_engine *eng)
+{
+    if (eng->solver)
+        Z3_solver_dec_ref(eng->ctx, eng->solver);
+    if (eng->ctx)
+        Z3_del_context(eng->ctx);
+    eng->solver = NULL;
+    eng->ctx = NULL;
+}
+
+int pv_engine_new(pv_engine **out)
+{
+    *out = NULL;
+    pv_engine *eng = pv_xcalloc(1, sizeof *eng);
+    pthread_mutex_init(&eng->lock, NULL);
+    if (!engine_open(eng)) {
+        engine_close(eng);
+        pthread_mutex_destroy(&eng->lock);
+        free(eng);
         return PV_EIO;
     }
     *out = eng;
@@ -105,15 +138,17 @@ void pv_engine_free(pv_engine *eng)
 {
     if (!eng)
         return;
-    if (eng->solver)
-        Z3_solver_dec_ref(eng->ctx, eng->solver);
-    Z3_del_context(eng->ctx);
+    engine_close(eng);
+    pthread_mutex_destroy(&eng->lock);
     free(eng);
 }
 
 void pv_engine_interrupt(pv_engine *eng)
 {
-    Z3_interrupt(eng->ctx);
+    pthread_mutex_lock(&eng->lock);
+    if (eng->ctx)
+        Z3_interrupt(eng->ctx);
+    pthread_mutex_unlock(&eng->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -383,7 +418,15 @@ static long ms_left(const enc *E)
 
 /* Run the solver on the current assertions within what is left of the
  * time budget. */
+static Z3_lbool solve_capped(enc *E, long cap_ms);
+
 static Z3_lbool solve(enc *E)
+{
+    return solve_capped(E, 0);
+}
+
+/* As solve, but spending at most cap_ms (0: no cap beyond the budget). */
+static Z3_lbool solve_capped(enc *E, long cap_ms)
 {
     if (E->solver_failed)
         return Z3_L_UNDEF;
@@ -399,6 +442,8 @@ static Z3_lbool solve(enc *E)
         return Z3_L_UNDEF;
     }
     pv_engine *eng = E->eng;
+    if (cap_ms > 0 && cap_ms < left)
+        left = cap_ms;
     unsigned want = (unsigned)left;
     /* Setting parameters costs a little; do it when the budget changes
      * noticeably rather than on every query. */
@@ -579,9 +624,13 @@ static outcome check(enc *E, Z3_ast broken, Z3_model *model)
         return OUT_HOLDS;
     if (!E->opts->force_solver && Z3_get_bool_value(c, broken) == Z3_L_TRUE)
         return OUT_CERTAIN;
+    /* Whether the break is certain refines the answer; it gets at most a
+     * quarter of what is left, so that one hard proof cannot starve the
+     * remaining rules of their budget. */
     Z3_solver_push(c, s);
     Z3_solver_assert(c, s, Z3_mk_not(c, broken));
-    r = solve(E);
+    long quarter = ms_left(E) / 4;
+    r = solve_capped(E, quarter > 10 ? quarter : 10);
     Z3_solver_pop(c, s, 1);
     if (r == Z3_L_UNDEF) {
         /* The break itself is proven possible; not knowing whether it is
@@ -1002,6 +1051,15 @@ int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
     *out = NULL;
     if (!opts)
         opts = &defaults;
+    if (++eng->uses > PV_ENGINE_RECYCLE) {
+        pthread_mutex_lock(&eng->lock);
+        engine_close(eng);
+        bool ok = engine_open(eng);
+        pthread_mutex_unlock(&eng->lock);
+        if (!ok)
+            return PV_EIO;
+        eng->uses = 1;
+    }
     enc E = {0};
     E.eng = eng;
     E.c = eng->ctx;
