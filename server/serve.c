@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "proto_conv.h"
+#include "session.h"
 #include "pv_engine.h"
 #include "pv_plan.h"
 #include "pv_spec.h"
@@ -41,7 +42,15 @@
 #include <time.h>
 #include <unistd.h>
 
-enum method { M_VERIFY, M_LIST_SPECS, M_GET_SPEC, M_HEALTH_CHECK, M_HEALTH_WATCH, M__COUNT };
+enum method {
+    M_VERIFY,
+    M_LIST_SPECS,
+    M_GET_SPEC,
+    M_HEALTH_CHECK,
+    M_HEALTH_WATCH,
+    M_SESSION,
+    M__COUNT
+};
 
 static const char *const method_paths[M__COUNT] = {
     "/planverify.v1.PlanVerifier/Verify",
@@ -49,13 +58,22 @@ static const char *const method_paths[M__COUNT] = {
     "/planverify.v1.PlanVerifier/GetSpec",
     "/grpc.health.v1.Health/Check",
     "/grpc.health.v1.Health/Watch",
+    "/planverify.v1.PlanVerifier/Session",
 };
 
 /* Requests kept armed per worker and method (see worker_main). */
 #define ARMED_VERIFY 64
 #define ARMED_OTHER 4
 
-typedef enum ev_kind { EV_NEW, EV_SENT, EV_CLOSED, EV_WATCH_RECV, EV_WATCH_SENT } ev_kind;
+typedef enum ev_kind {
+    EV_NEW,
+    EV_SENT,
+    EV_CLOSED,
+    EV_WATCH_RECV,
+    EV_WATCH_SENT,
+    EV_SESS_RECV,
+    EV_SESS_SENT
+} ev_kind;
 
 struct call;
 typedef struct tag {
@@ -73,7 +91,7 @@ typedef struct call {
     gpr_timespec deadline;
     grpc_metadata_array md;
     grpc_byte_buffer *payload;
-    tag t_new, t_sent, t_closed, t_watch_recv, t_watch_sent;
+    tag t_new, t_sent, t_closed, t_watch_recv, t_watch_sent, t_sess_recv, t_sess_sent;
     int cancelled;
     bool closed; /* RECV_CLOSE_ON_SERVER completed */
     int pending; /* batches started and not yet completed */
@@ -87,6 +105,13 @@ typedef struct call {
     bool watch_final;     /* the batch in flight carries the status */
     bool watch_listed;    /* in the worker's list of watchers */
     struct call *next_watch;
+    /* Session streams */
+    pv_session *sess;
+    grpc_byte_buffer *sess_msg;
+    bool sess_counted;           /* counted in server.sessions */
+    bool sess_waiting;           /* a RECV_MESSAGE is in flight */
+    struct timespec sess_active; /* when the last message arrived */
+    struct call *next_sess;
 } call;
 
 struct worker {
@@ -96,6 +121,7 @@ struct worker {
     grpc_completion_queue *cq;
     pv_engine *engine;
     call *watches;
+    call *sessions; /* this worker's open Session streams */
     /* events that arrived while a verification polled the queue */
     grpc_event *deferred;
     size_t n_deferred, cap_deferred;
@@ -113,6 +139,9 @@ struct server {
     atomic_int serving;   /* health: 1 once specs are loaded, 0 while stopping */
     atomic_long accepted; /* calls matched to a worker */
     atomic_long verdicts; /* Verify calls answered with a verdict */
+    atomic_int sessions;  /* open Session streams */
+    int max_sessions;
+    int session_idle_ms;
     size_t max_request_bytes;
     size_t memory_budget;
 };
@@ -165,25 +194,37 @@ static void arm(worker *w, enum method m)
     c->t_closed = (tag){c, EV_CLOSED};
     c->t_watch_recv = (tag){c, EV_WATCH_RECV};
     c->t_watch_sent = (tag){c, EV_WATCH_SENT};
+    c->t_sess_recv = (tag){c, EV_SESS_RECV};
+    c->t_sess_sent = (tag){c, EV_SESS_SENT};
     grpc_metadata_array_init(&c->md);
-    grpc_call_error e =
-        grpc_server_request_registered_call(w->srv->gs,
-                                            w->srv->methods[m],
-                                            &c->call,
-                                            &c->deadline,
-                                            &c->md,
-                                            m == M_HEALTH_WATCH ? NULL : &c->payload,
-                                            w->cq,
-                                            w->cq,
-                                            &c->t_new);
+    grpc_call_error e = grpc_server_request_registered_call(
+        w->srv->gs,
+        w->srv->methods[m],
+        &c->call,
+        &c->deadline,
+        &c->md,
+        m == M_HEALTH_WATCH || m == M_SESSION ? NULL : &c->payload,
+        w->cq,
+        w->cq,
+        &c->t_new);
     if (e != GRPC_CALL_OK) {
         grpc_metadata_array_destroy(&c->md);
         free(c);
     }
 }
 
+static void session_unlink(call *c);
+
 static void call_free(call *c)
 {
+    if (c->sess || c->sess_counted) {
+        session_unlink(c);
+        pv_session_free(c->sess);
+        if (c->sess_counted)
+            atomic_fetch_sub(&c->w->srv->sessions, 1);
+    }
+    if (c->sess_msg)
+        grpc_byte_buffer_destroy(c->sess_msg);
     if (c->call)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->md);
@@ -327,6 +368,24 @@ static char *join_diags(const pv_diags *d)
     return s;
 }
 
+/* Verification options for a call: the solver gets what is left of the
+ * call's deadline less a margin, so there is time to answer; and it stops
+ * when the client cancels. */
+static pv_verify_opts call_opts(call *c)
+{
+    pv_verify_opts opts = {0};
+    gpr_timespec left = gpr_time_sub(gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC),
+                                     gpr_now(GPR_CLOCK_MONOTONIC));
+    if (gpr_time_cmp(left, gpr_time_from_seconds(3600, GPR_TIMESPAN)) < 0) {
+        int64_t ms = gpr_time_to_millis(left);
+        int64_t margin = ms / 10 > 5 ? ms / 10 : 5;
+        opts.timeout_ms = ms - margin > 1 ? (unsigned)(ms - margin) : 1;
+    }
+    opts.should_stop = verify_should_stop;
+    opts.stop_ctx = c->w;
+    return opts;
+}
+
 static void handle_verify(call *c)
 {
     worker *w = c->w;
@@ -382,18 +441,7 @@ static void handle_verify(call *c)
     pv_verdict *v = NULL;
     int rc = pv_plan_from_node(spec, doc, doc->root, &plan, &d);
     if (rc == PV_OK) {
-        /* Leave time to answer: the solver gets what is left of the
-         * call's deadline, less a margin. */
-        pv_verify_opts opts = {0};
-        gpr_timespec left = gpr_time_sub(gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC),
-                                         gpr_now(GPR_CLOCK_MONOTONIC));
-        if (gpr_time_cmp(left, gpr_time_from_seconds(3600, GPR_TIMESPAN)) < 0) {
-            int64_t ms = gpr_time_to_millis(left);
-            int64_t margin = ms / 10 > 5 ? ms / 10 : 5;
-            opts.timeout_ms = ms - margin > 1 ? (unsigned)(ms - margin) : 1;
-        }
-        opts.should_stop = verify_should_stop;
-        opts.stop_ctx = w;
+        pv_verify_opts opts = call_opts(c);
         w->verifying = c;
         clock_gettime(CLOCK_MONOTONIC, &w->last_poll);
         rc = pv_engine_verify(w->engine, spec, plan, &opts, &v, &d);
@@ -603,6 +651,160 @@ static void watches_shutdown(worker *w)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* Session streams                                                     */
+
+static void session_unlink(call *c)
+{
+    for (call **p = &c->w->sessions; *p; p = &(*p)->next_sess)
+        if (*p == c) {
+            *p = c->next_sess;
+            break;
+        }
+}
+
+/* End a stream whose initial metadata has been sent. */
+static void finish_stream(call *c, grpc_status_code status, const char *details)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    if (c->has_details)
+        grpc_slice_unref(c->details);
+    c->details = grpc_slice_from_copied_string(details ? details : "");
+    c->has_details = true;
+    op.op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    op.data.send_status_from_server.status = status;
+    op.data.send_status_from_server.status_details = details ? &c->details : NULL;
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_sent, NULL) == GRPC_CALL_OK)
+        c->pending++;
+}
+
+static void session_recv(call *c, bool with_metadata)
+{
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    size_t n = 0;
+    if (with_metadata)
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].op = GRPC_OP_RECV_MESSAGE;
+    ops[n].data.recv_message.recv_message = &c->sess_msg;
+    n++;
+    if (grpc_call_start_batch(c->call, ops, n, &c->t_sess_recv, NULL) == GRPC_CALL_OK) {
+        c->pending++;
+        c->sess_waiting = true;
+        clock_gettime(CLOCK_MONOTONIC, &c->sess_active);
+    }
+}
+
+static void session_start(call *c)
+{
+    server *srv = c->w->srv;
+    if (atomic_fetch_add(&srv->sessions, 1) >= srv->max_sessions) {
+        atomic_fetch_sub(&srv->sessions, 1);
+        char *m = pv_xasprintf("the server holds its limit of %d open sessions", srv->max_sessions);
+        finish(c, NULL, GRPC_STATUS_RESOURCE_EXHAUSTED, m);
+        free(m);
+        return;
+    }
+    c->sess_counted = true;
+    c->sess = pv_session_new();
+    c->next_sess = c->w->sessions;
+    c->w->sessions = c;
+    session_recv(c, true);
+}
+
+static void session_on_recv(call *c, bool ok)
+{
+    worker *w = c->w;
+    server *srv = w->srv;
+    c->sess_waiting = false;
+    if (!ok || !c->sess_msg) {
+        /* The client closed its side (or the call is gone): the session
+         * ends, and its state with it. */
+        finish_stream(c, GRPC_STATUS_OK, NULL);
+        return;
+    }
+    grpc_byte_buffer_reader r;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (grpc_byte_buffer_reader_init(&r, c->sess_msg)) {
+        grpc_slice sl = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+        len = GRPC_SLICE_LENGTH(sl);
+        buf = pv_xmalloc(len ? len : 1);
+        memcpy(buf, GRPC_SLICE_START_PTR(sl), len);
+        grpc_slice_unref(sl);
+    }
+    grpc_byte_buffer_destroy(c->sess_msg);
+    c->sess_msg = NULL;
+    budget_alloc ba = {0, srv->memory_budget, false};
+    ProtobufCAllocator alloc = {budget_malloc, budget_free, &ba};
+    Planverify__V1__SessionRequest *req =
+        buf ? planverify__v1__session_request__unpack(&alloc, len, buf) : NULL;
+    free(buf);
+    if (!req) {
+        finish_stream(c,
+                      ba.exhausted ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_INVALID_ARGUMENT,
+                      ba.exhausted ? "the message needs more memory to decode than the limit"
+                                   : "the message is not a valid planverify.v1.SessionRequest");
+        return;
+    }
+    pv_verify_opts opts = call_opts(c);
+    pv_verdict *v = NULL;
+    const pv_spec *spec = NULL;
+    pv_session_error err;
+    w->verifying = c;
+    clock_gettime(CLOCK_MONOTONIC, &w->last_poll);
+    int rc = pv_session_handle(c->sess, &srv->specs, w->engine, req, &opts, &v, &spec, &err);
+    w->verifying = NULL;
+    protobuf_c_message_free_unpacked(&req->base, &alloc);
+    if (c->closed && c->cancelled) {
+        pv_verdict_free(v);
+        free(err.message);
+        return; /* the client is gone; EV_CLOSED frees the call */
+    }
+    if (rc != PV_OK) {
+        finish_stream(c,
+                      err.status == PV_SESSION_NOT_FOUND ? GRPC_STATUS_NOT_FOUND
+                                                         : GRPC_STATUS_INVALID_ARGUMENT,
+                      err.message ? err.message : "bad session message");
+        free(err.message);
+        return;
+    }
+    Planverify__V1__Verdict *pv = pv_verdict_to_proto(spec, v);
+    pv->executed = (int32_t)pv_session_executed(c->sess);
+    if (c->response)
+        grpc_byte_buffer_destroy(c->response);
+    c->response = pack_message(&pv->base);
+    pv_proto_verdict_free(pv);
+    pv_verdict_free(v);
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_SEND_MESSAGE;
+    op.data.send_message.send_message = c->response;
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_sess_sent, NULL) == GRPC_CALL_OK)
+        c->pending++;
+}
+
+/* Cancel this worker's sessions that have waited for a message longer than
+ * the idle timeout; their state is freed when the cancellation completes. */
+static void sweep_idle_sessions(worker *w)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    for (call *c = w->sessions; c; c = c->next_sess) {
+        long ms = (now.tv_sec - c->sess_active.tv_sec) * 1000L +
+                  (now.tv_nsec - c->sess_active.tv_nsec) / 1000000L;
+        if (c->sess_waiting && ms > w->srv->session_idle_ms) {
+            char *m =
+                pv_xasprintf("the session was idle for more than %d ms", w->srv->session_idle_ms);
+            grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED, m, NULL);
+            free(m);
+            c->sess_waiting = false; /* cancel once */
+        }
+    }
+}
+
 static void dispatch(worker *w, grpc_event ev)
 {
     tag *t = ev.tag;
@@ -637,6 +839,9 @@ static void dispatch(worker *w, grpc_event ev)
         case M_HEALTH_WATCH:
             watch_start(c);
             break;
+        case M_SESSION:
+            session_start(c);
+            break;
         default:
             break;
         }
@@ -655,6 +860,17 @@ static void dispatch(worker *w, grpc_event ev)
     case EV_WATCH_RECV:
         c->pending--;
         watch_on_recv(c, ev.success);
+        maybe_free(c);
+        return;
+    case EV_SESS_RECV:
+        c->pending--;
+        session_on_recv(c, ev.success);
+        maybe_free(c);
+        return;
+    case EV_SESS_SENT:
+        c->pending--;
+        if (ev.success && !(c->closed && c->cancelled))
+            session_recv(c, false);
         maybe_free(c);
         return;
     case EV_WATCH_SENT:
@@ -690,11 +906,16 @@ static void *worker_main(void *arg)
             dispatch(w, ev);
             continue;
         }
-        grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        /* Wake at least once a second to end idle sessions. */
+        gpr_timespec tick =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(1000, GPR_TIMESPAN));
+        grpc_event ev = grpc_completion_queue_next(w->cq, tick, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type == GRPC_OP_COMPLETE)
             dispatch(w, ev);
+        if (w->sessions)
+            sweep_idle_sessions(w);
     }
     return NULL;
 }
@@ -711,7 +932,9 @@ static const char serve_usage[] =
     "  --max-request-bytes N    larger requests get RESOURCE_EXHAUSTED (default 4194304)\n"
     "  --tls-cert FILE --tls-key FILE   serve TLS with this certificate and key (PEM)\n"
     "  --tls-client-ca FILE     require client certificates signed by this CA (mutual TLS)\n"
-    "  --grace-ms N             on SIGTERM/SIGINT, let calls finish this long (default 10000)\n";
+    "  --grace-ms N             on SIGTERM/SIGINT, let calls finish this long (default 10000)\n"
+    "  --max-sessions N         open Session streams at most (default 1024)\n"
+    "  --session-idle-ms N      end a Session with no message for this long (default 300000)\n";
 
 static char *read_pem(const char *path, const char *what)
 {
@@ -789,7 +1012,7 @@ int pv_cli_serve(int argc, char **argv)
     const char *listen = "127.0.0.1:50051", *specs_dir = NULL;
     const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
     size_t threads = (size_t)sysconf(_SC_NPROCESSORS_ONLN);
-    size_t max_req = 4u << 20, grace_ms = 10000;
+    size_t max_req = 4u << 20, grace_ms = 10000, max_sessions = 1024, idle_ms = 300000;
     if (threads < 1)
         threads = 1;
     for (int i = 1; i < argc; i++) {
@@ -810,6 +1033,10 @@ int pv_cli_serve(int argc, char **argv)
             ok = parse_size(v, 64, (size_t)1 << 30, &max_req);
         else if (strcmp(a, "--grace-ms") == 0)
             ok = parse_size(v, 0, 3600000, &grace_ms);
+        else if (strcmp(a, "--max-sessions") == 0)
+            ok = parse_size(v, 0, 1000000, &max_sessions);
+        else if (strcmp(a, "--session-idle-ms") == 0)
+            ok = parse_size(v, 10, 86400000, &idle_ms);
         else if (strcmp(a, "--tls-cert") == 0)
             tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0)
@@ -848,6 +1075,8 @@ int pv_cli_serve(int argc, char **argv)
     memset(&srv, 0, sizeof srv);
     atomic_init(&srv.serving, 0);
     srv.max_request_bytes = max_req;
+    srv.max_sessions = (int)max_sessions;
+    srv.session_idle_ms = (int)idle_ms;
     /* Decoded messages take a few times their wire size; more is a
      * hostile or broken request. */
     srv.memory_budget = max_req * 16 + (1u << 20);
@@ -905,7 +1134,8 @@ int pv_cli_serve(int argc, char **argv)
             srv.gs,
             method_paths[m],
             NULL,
-            m == M_HEALTH_WATCH ? GRPC_SRM_PAYLOAD_NONE : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+            m == M_HEALTH_WATCH || m == M_SESSION ? GRPC_SRM_PAYLOAD_NONE
+                                                  : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
             0);
     srv.n_workers = (int)threads;
     srv.workers = pv_xcalloc(threads, sizeof(worker));

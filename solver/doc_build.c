@@ -87,3 +87,55 @@ pv_doc *pv_doc_from_root(const char *file, pv_node *root)
     doc->root = root;
     return doc;
 }
+
+void pv_node_map_set(pv_node *map, const char *key, pv_node *value)
+{
+    for (size_t i = 0; i < map->n; i++)
+        if (map->keys[i]->str.ptr && strcmp(map->keys[i]->str.ptr, key) == 0) {
+            pv_node_free(map->items[i]);
+            map->items[i] = value;
+            return;
+        }
+    pv_node_map_add(map, key, value);
+}
+
+pv_node *pv_node_copy(const pv_node *n)
+{
+    if (!n)
+        return NULL;
+    pv_node *c = pv_xmalloc(sizeof *c);
+    *c = *n;
+    c->str = n->str.ptr ? pv_str_dup(n->str.ptr, n->str.len) : (pv_str){NULL, 0};
+    c->items = n->items ? pv_xcalloc(n->n + 1, sizeof(pv_node *)) : NULL;
+    c->keys = n->keys ? pv_xcalloc(n->n + 1, sizeof(pv_node *)) : NULL;
+    for (size_t i = 0; i < n->n; i++) {
+        if (n->items)
+            c->items[i] = pv_node_copy(n->items[i]);
+        if (n->keys)
+            c->keys[i] = pv_node_copy(n->keys[i]);
+    }
+    return c;
+}
+
+bool pv_node_equal(const pv_node *a, const pv_node *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->kind != b->kind || a->n != b->n)
+        return false;
+    if (a->kind == PV_N_SCALAR)
+        return a->skind == b->skind && a->str.len == b->str.len &&
+               (a->str.len == 0 || memcmp(a->str.ptr, b->str.ptr, a->str.len) == 0);
+    if (a->kind == PV_N_SEQ) {
+        for (size_t i = 0; i < a->n; i++)
+            if (!pv_node_equal(a->items[i], b->items[i]))
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        const pv_node *bv = pv_node_get(b, a->keys[i]->str.ptr ? a->keys[i]->str.ptr : "");
+        if (!bv || !pv_node_equal(a->items[i], bv))
+            return false;
+    }
+    return true;
+}

@@ -103,6 +103,13 @@ pv_node *pv_node_new_null(void);
 pv_node *pv_node_new_scalar(pv_scalar_kind kind, const char *text);
 void pv_node_map_add(pv_node *map, const char *key, pv_node *value);
 void pv_node_seq_add(pv_node *seq, pv_node *item);
+/* Replace the value under key (freeing the old one), or add it. */
+void pv_node_map_set(pv_node *map, const char *key, pv_node *value);
+/* A deep copy (positions and styles kept). */
+pv_node *pv_node_copy(const pv_node *n);
+/* Structural equality of two trees: same kinds, scalar kinds and text, and
+ * maps with the same keys (in any order) and equal values. */
+bool pv_node_equal(const pv_node *a, const pv_node *b);
 /* A document around a built tree; takes ownership of root. */
 pv_doc *pv_doc_from_root(const char *file, pv_node *root);
 

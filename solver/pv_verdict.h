@@ -17,7 +17,8 @@ typedef enum pv_finding_kind {
     PV_K_ARGUMENT,
     PV_K_PRECONDITION,
     PV_K_SOLVER,
-    PV_K_BUDGET
+    PV_K_BUDGET,
+    PV_K_DEVIATION /* runtime sessions: what ran is not what was approved */
 } pv_finding_kind;
 
 const char *pv_finding_kind_name(pv_finding_kind k);
@@ -68,5 +69,11 @@ pv_finding *pv_verdict_add(pv_verdict *v, const char *rule, pv_finding_kind kind
 /* Order findings by step then rule id, and set decision and safe_prefix
  * (contract section 5) for a plan of n_steps steps. */
 void pv_verdict_finish(pv_verdict *v, const pv_spec *spec, const pv_plan *plan);
+
+/* The same for a plan whose first `executed` steps have already run (a
+ * runtime session): findings at those steps are dropped, and safe_prefix
+ * counts from the start of the plan but never below `executed`. */
+void pv_verdict_finish_from(pv_verdict *v, const pv_spec *spec, const pv_plan *plan,
+                            size_t executed);
 
 #endif

@@ -346,8 +346,12 @@ static bool check_name(loader *ld, const pv_node *key, const char *what)
     }
     for (size_t i = 0; i < PV_ARRAY_LEN(reserved_names); i++)
         if (strcmp(s, reserved_names[i]) == 0) {
-            lerr(ld, key, "'%s' is a reserved word and cannot name %s %s", s,
-                 strchr("aeiou", what[0]) ? "an" : "a", what);
+            lerr(ld,
+                 key,
+                 "'%s' is a reserved word and cannot name %s %s",
+                 s,
+                 strchr("aeiou", what[0]) ? "an" : "a",
+                 what);
             return false;
         }
     return true;
@@ -651,10 +655,13 @@ static pv_expr *load_expr(loader *ld, const pv_node *n, pv_expr_where where, con
     size_t far_off = 0;
     find_far_string(e, &far, &far_off);
     if (far) {
-        pv_diags_add(ld->diags, ld->doc->file, pv_node_offset_pos(ld->doc, n, far_off),
+        pv_diags_add(ld->diags,
+                     ld->doc->file,
+                     pv_node_offset_pos(ld->doc, n, far_off),
                      "%s: the string holds U+%04X, beyond U+2FFFF, the last character the solver "
                      "represents",
-                     what, far);
+                     what,
+                     far);
         ld->errors++;
         pv_expr_free(e);
         return NULL;

@@ -85,6 +85,21 @@ static int finding_cmp(const void *a, const void *b)
 
 void pv_verdict_finish(pv_verdict *v, const pv_spec *spec, const pv_plan *plan)
 {
+    pv_verdict_finish_from(v, spec, plan, 0);
+}
+
+void pv_verdict_finish_from(pv_verdict *v, const pv_spec *spec, const pv_plan *plan,
+                            size_t executed)
+{
+    /* What already ran is history, not something to decide about. */
+    size_t kept = 0;
+    for (size_t i = 0; i < v->n_findings; i++) {
+        if ((size_t)v->findings[i].step < executed)
+            finding_free(&v->findings[i]);
+        else
+            v->findings[kept++] = v->findings[i];
+    }
+    v->n_findings = kept;
     if (v->n_findings > 1)
         qsort(v->findings, v->n_findings, sizeof(pv_finding), finding_cmp);
     v->decision = PV_ACT_ALLOW;
@@ -100,7 +115,7 @@ void pv_verdict_finish(pv_verdict *v, const pv_spec *spec, const pv_plan *plan)
      * reversible steps before the first violation may run to learn their
      * results. */
     int prefix = v->findings[0].step;
-    for (int i = 0; i < prefix && i < n; i++) {
+    for (int i = (int)executed; i < prefix && i < n; i++) {
         int t = plan->steps[i].tool;
         if (t >= 0 && spec->tools[t].irreversible) {
             prefix = i;
