@@ -91,7 +91,9 @@ static int reverify(pv_session *s, pv_engine *eng, const pv_verify_opts *opts, p
     if (s->deviated) {
         v = deviation_verdict(s, plan);
     } else {
-        rc = pv_engine_verify(eng, s->spec, plan, opts, &v, d);
+        pv_verify_opts o = *opts;
+        o.from_step = s->executed;
+        rc = pv_engine_verify(eng, s->spec, plan, &o, &v, d);
         if (rc == PV_OK)
             pv_verdict_finish_from(v, s->spec, plan, s->executed);
     }

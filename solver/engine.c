@@ -1109,6 +1109,8 @@ int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
     }
     bool *reported = pv_xcalloc(spec->n_invariants + 1, sizeof(bool));
     for (size_t i = 0; i < E.analysed; i++) {
+        if (i < opts->from_step)
+            continue;
         if (!check_call(&E, v, i))
             break;
         bool ok = true;

@@ -28,6 +28,10 @@ typedef struct pv_verify_opts {
      * server stop work for a call its client cancelled. May be NULL. */
     bool (*should_stop)(void *ctx);
     void *stop_ctx;
+    /* Steps before this index have already run (a runtime session): they
+     * are encoded, with their actual results, but no rule is checked at
+     * them, since their findings would be history. */
+    size_t from_step;
 } pv_verify_opts;
 
 /* Create an engine. Returns PV_OK, or PV_EIO when Z3 cannot be set up. */
