@@ -27,6 +27,7 @@ packages=(
     python3-protobuf
     clang
     clang-format
+    openssl
 )
 
 missing=()

@@ -61,9 +61,13 @@ static const char *const method_paths[M__COUNT] = {
     "/planverify.v1.PlanVerifier/Session",
 };
 
+/* Calls to methods nobody registered (answered UNIMPLEMENTED at once rather
+ * than left to their deadline). */
+#define M_UNKNOWN M__COUNT
+
 /* Requests kept armed per worker and method (see worker_main). */
 #define ARMED_VERIFY 64
-#define ARMED_OTHER 4
+#define ARMED_OTHER 8
 
 typedef enum ev_kind {
     EV_NEW,
@@ -90,6 +94,7 @@ typedef struct call {
     grpc_call *call;
     gpr_timespec deadline;
     grpc_metadata_array md;
+    grpc_call_details details_unknown; /* M_UNKNOWN only */
     grpc_byte_buffer *payload;
     tag t_new, t_sent, t_closed, t_watch_recv, t_watch_sent, t_sess_recv, t_sess_sent;
     int cancelled;
@@ -116,6 +121,7 @@ typedef struct call {
 
 struct worker {
     server *srv;
+    bool control; /* serves health, specs and unknown methods; no engine */
     int index;
     pthread_t thread;
     grpc_completion_queue *cq;
@@ -197,18 +203,27 @@ static void arm(worker *w, enum method m)
     c->t_sess_recv = (tag){c, EV_SESS_RECV};
     c->t_sess_sent = (tag){c, EV_SESS_SENT};
     grpc_metadata_array_init(&c->md);
-    grpc_call_error e = grpc_server_request_registered_call(
-        w->srv->gs,
-        w->srv->methods[m],
-        &c->call,
-        &c->deadline,
-        &c->md,
-        m == M_HEALTH_WATCH || m == M_SESSION ? NULL : &c->payload,
-        w->cq,
-        w->cq,
-        &c->t_new);
+    grpc_call_error e;
+    if (m == M_UNKNOWN) {
+        grpc_call_details_init(&c->details_unknown);
+        e = grpc_server_request_call(
+            w->srv->gs, &c->call, &c->details_unknown, &c->md, w->cq, w->cq, &c->t_new);
+    } else {
+        e = grpc_server_request_registered_call(w->srv->gs,
+                                                w->srv->methods[m],
+                                                &c->call,
+                                                &c->deadline,
+                                                &c->md,
+                                                m == M_HEALTH_WATCH || m == M_SESSION ? NULL
+                                                                                      : &c->payload,
+                                                w->cq,
+                                                w->cq,
+                                                &c->t_new);
+    }
     if (e != GRPC_CALL_OK) {
         grpc_metadata_array_destroy(&c->md);
+        if (m == M_UNKNOWN)
+            grpc_call_details_destroy(&c->details_unknown);
         free(c);
     }
 }
@@ -228,6 +243,8 @@ static void call_free(call *c)
     if (c->call)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->md);
+    if (c->m == M_UNKNOWN)
+        grpc_call_details_destroy(&c->details_unknown);
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
     if (c->response)
@@ -817,6 +834,8 @@ static void dispatch(worker *w, grpc_event ev)
             w->stopping = true;
             watches_shutdown(w);
             grpc_metadata_array_destroy(&c->md);
+            if (c->m == M_UNKNOWN)
+                grpc_call_details_destroy(&c->details_unknown);
             free(c);
             return;
         }
@@ -842,6 +861,15 @@ static void dispatch(worker *w, grpc_event ev)
         case M_SESSION:
             session_start(c);
             break;
+        case M_UNKNOWN: {
+            char *path = pv_xstrndup((const char *)GRPC_SLICE_START_PTR(c->details_unknown.method),
+                                     GRPC_SLICE_LENGTH(c->details_unknown.method));
+            char *m = pv_xasprintf("method %s is not implemented by this server", path);
+            finish(c, NULL, GRPC_STATUS_UNIMPLEMENTED, m);
+            free(m);
+            free(path);
+            break;
+        }
         default:
             break;
         }
@@ -894,10 +922,21 @@ static void *worker_main(void *arg)
     /* Calls that reach the server while no request of ours is armed wait
      * inside gRPC, and gRPC cancels those on shutdown; so every worker
      * keeps many requests armed, and a call is matched (and then finished
-     * even during shutdown) as soon as it arrives. */
-    for (int m = 0; m < M__COUNT; m++)
-        for (int k = 0; k < (m == M_VERIFY ? ARMED_VERIFY : ARMED_OTHER); k++)
-            arm(w, (enum method)m);
+     * even during shutdown) as soon as it arrives. Verification workers
+     * take Verify and Session; the control worker takes the cheap methods,
+     * so a health probe never waits behind a verification. */
+    if (w->control) {
+        for (int m = M_LIST_SPECS; m <= M_HEALTH_WATCH; m++)
+            for (int k = 0; k < ARMED_OTHER; k++)
+                arm(w, (enum method)m);
+        for (int k = 0; k < ARMED_OTHER; k++)
+            arm(w, (enum method)M_UNKNOWN);
+    } else {
+        for (int k = 0; k < ARMED_VERIFY; k++)
+            arm(w, M_VERIFY);
+        for (int k = 0; k < ARMED_OTHER; k++)
+            arm(w, M_SESSION);
+    }
     for (;;) {
         if (w->n_deferred > 0) {
             grpc_event ev = w->deferred[0];
@@ -1137,15 +1176,18 @@ int pv_cli_serve(int argc, char **argv)
             m == M_HEALTH_WATCH || m == M_SESSION ? GRPC_SRM_PAYLOAD_NONE
                                                   : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
             0);
-    srv.n_workers = (int)threads;
-    srv.workers = pv_xcalloc(threads, sizeof(worker));
-    for (size_t i = 0; i < threads; i++) {
+    /* `threads` verification workers, and one control worker after them. */
+    size_t nw = threads + 1;
+    srv.n_workers = (int)nw;
+    srv.workers = pv_xcalloc(nw, sizeof(worker));
+    for (size_t i = 0; i < nw; i++) {
         worker *w = &srv.workers[i];
         w->srv = &srv;
         w->index = (int)i;
+        w->control = i == threads;
         w->cq = grpc_completion_queue_create_for_next(NULL);
         grpc_server_register_completion_queue(srv.gs, w->cq, NULL);
-        if (pv_engine_new(&w->engine) != PV_OK) {
+        if (!w->control && pv_engine_new(&w->engine) != PV_OK) {
             fprintf(stderr, "planverify serve: cannot create a Z3 context\n");
             return PV_EXIT_USAGE;
         }
@@ -1157,12 +1199,42 @@ int pv_cli_serve(int argc, char **argv)
     int port = grpc_server_add_http2_port(srv.gs, listen, creds);
     grpc_server_credentials_release(creds);
     if (port == 0) {
-        fprintf(
-            stderr, "planverify serve: cannot listen on %s (address invalid or in use)\n", listen);
+        if (tls_cert)
+            fprintf(stderr,
+                    "planverify serve: cannot listen on %s with TLS: check that %s is a valid "
+                    "PEM certificate and %s its matching private key\n",
+                    listen,
+                    tls_cert,
+                    tls_key);
+        else
+            fprintf(stderr,
+                    "planverify serve: cannot listen on %s (address invalid or in use)\n",
+                    listen);
+        /* Tear down what was set up, so that nothing leaks on this path. */
+        grpc_server_shutdown_and_notify(srv.gs, shutdown_cq, NULL);
+        grpc_completion_queue_next(shutdown_cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        grpc_server_destroy(srv.gs);
+        grpc_completion_queue *queues[260]; /* threads <= 256, the control worker, shutdown */
+        size_t nq = 0;
+        queues[nq++] = shutdown_cq;
+        for (size_t i = 0; i < nw; i++)
+            queues[nq++] = srv.workers[i].cq;
+        for (size_t q = 0; q < nq; q++) {
+            grpc_completion_queue_shutdown(queues[q]);
+            while (grpc_completion_queue_next(queues[q], gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
+                       .type != GRPC_QUEUE_SHUTDOWN)
+                ;
+            grpc_completion_queue_destroy(queues[q]);
+        }
+        for (size_t i = 0; i < nw; i++)
+            pv_engine_free(srv.workers[i].engine);
+        free(srv.workers);
+        pv_specset_free(&srv.specs);
+        grpc_shutdown();
         return PV_EXIT_USAGE;
     }
     grpc_server_start(srv.gs);
-    for (size_t i = 0; i < threads; i++)
+    for (size_t i = 0; i < nw; i++)
         pthread_create(&srv.workers[i].thread, NULL, worker_main, &srv.workers[i]);
     atomic_store(&srv.serving, 1);
 
@@ -1186,8 +1258,20 @@ int pv_cli_serve(int argc, char **argv)
     fprintf(stderr, "planverify: listening on %s\n", shown);
     fflush(stderr);
 
+    /* Wait for a signal while polling a completion queue: gRPC reads the
+     * network from threads that wait on queues, and with every worker busy
+     * verifying, this thread keeps arriving calls from queueing unread
+     * (gRPC would cancel such calls at shutdown). */
     int sig = 0;
-    sigwait(&sigs, &sig);
+    struct timespec zero = {0, 0};
+    for (;;) {
+        sig = sigtimedwait(&sigs, NULL, &zero);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        gpr_timespec tick =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(20, GPR_TIMESPAN));
+        grpc_completion_queue_next(shutdown_cq, tick, NULL);
+    }
     fprintf(stderr,
             "planverify: %s received, shutting down (grace %zu ms)\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -1205,9 +1289,9 @@ int pv_cli_serve(int argc, char **argv)
             pv_engine_interrupt(srv.workers[i].engine);
         grpc_completion_queue_next(shutdown_cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
     }
-    for (size_t i = 0; i < threads; i++)
+    for (size_t i = 0; i < nw; i++)
         grpc_completion_queue_shutdown(srv.workers[i].cq);
-    for (size_t i = 0; i < threads; i++)
+    for (size_t i = 0; i < nw; i++)
         pthread_join(srv.workers[i].thread, NULL);
     grpc_server_destroy(srv.gs);
     grpc_completion_queue_shutdown(shutdown_cq);
@@ -1216,7 +1300,7 @@ int pv_cli_serve(int argc, char **argv)
         GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(shutdown_cq);
-    for (size_t i = 0; i < threads; i++) {
+    for (size_t i = 0; i < nw; i++) {
         grpc_completion_queue_destroy(srv.workers[i].cq);
         pv_engine_free(srv.workers[i].engine);
         free(srv.workers[i].deferred);
