@@ -236,8 +236,15 @@ pv_verdict *pv_verdict_from_proto(const Planverify__V1__Verdict *p)
     v->plan_id = p->id && p->id[0] ? pv_xstrdup(p->id) : NULL;
     v->findings = pv_xcalloc(p->n_violations + 1, sizeof(pv_finding));
     v->n_findings = p->n_violations;
-    static const char *const kinds[] = {
-        "call", "state", "scope", "allowlist", "argument", "precondition", "solver", "budget"};
+    static const char *const kinds[] = {"call",
+                                        "state",
+                                        "scope",
+                                        "allowlist",
+                                        "argument",
+                                        "precondition",
+                                        "solver",
+                                        "budget",
+                                        "deviation"};
     for (size_t i = 0; i < p->n_violations; i++) {
         const Planverify__V1__Violation *o = p->violations[i];
         pv_finding *f = &v->findings[i];

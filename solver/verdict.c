@@ -7,8 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[] = {
-    "call", "state", "scope", "allowlist", "argument", "precondition", "solver", "budget"};
+static const char *const kind_names[] = {"call",
+                                         "state",
+                                         "scope",
+                                         "allowlist",
+                                         "argument",
+                                         "precondition",
+                                         "solver",
+                                         "budget",
+                                         "deviation"};
 
 const char *pv_finding_kind_name(pv_finding_kind k)
 {
