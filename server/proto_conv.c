@@ -236,22 +236,12 @@ pv_verdict *pv_verdict_from_proto(const Planverify__V1__Verdict *p)
     v->plan_id = p->id && p->id[0] ? pv_xstrdup(p->id) : NULL;
     v->findings = pv_xcalloc(p->n_violations + 1, sizeof(pv_finding));
     v->n_findings = p->n_violations;
-    static const char *const kinds[] = {"call",
-                                        "state",
-                                        "scope",
-                                        "allowlist",
-                                        "argument",
-                                        "precondition",
-                                        "solver",
-                                        "budget",
-                                        "deviation"};
     for (size_t i = 0; i < p->n_violations; i++) {
         const Planverify__V1__Violation *o = p->violations[i];
         pv_finding *f = &v->findings[i];
         f->rule = pv_xstrdup(o->rule ? o->rule : "");
-        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-            if (o->kind && strcmp(o->kind, kinds[k]) == 0)
-                f->kind = (pv_finding_kind)k;
+        int kind = pv_finding_kind_parse(o->kind ? o->kind : "");
+        f->kind = kind < 0 ? PV_K_CALL : (pv_finding_kind)kind;
         f->step = o->step;
         f->tool = o->tool && o->tool[0] ? pv_xstrdup(o->tool) : NULL;
         int a = pv_action_parse(o->action ? o->action : "");

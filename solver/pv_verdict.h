@@ -22,6 +22,8 @@ typedef enum pv_finding_kind {
 } pv_finding_kind;
 
 const char *pv_finding_kind_name(pv_finding_kind k);
+/* The kind named s, or -1. */
+int pv_finding_kind_parse(const char *s);
 
 /* One value of an unknown in a witness: key is "steps[i].args.NAME",
  * "steps[i].result.NAME" or "initial.NAME". */

@@ -24,6 +24,14 @@ const char *pv_finding_kind_name(pv_finding_kind k)
     return kind_names[k];
 }
 
+int pv_finding_kind_parse(const char *s)
+{
+    for (size_t i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++)
+        if (strcmp(s, kind_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 pv_verdict *pv_verdict_new(const pv_spec *spec, const pv_plan *plan)
 {
     pv_verdict *v = pv_xcalloc(1, sizeof *v);
