@@ -394,6 +394,18 @@ static int check_scope(const cenv *env, pv_verdict *v, int i, const char *where)
                                  st->tool_name,
                                  ex->id,
                                  ex->escalate_to);
+        if (ex->when) {
+            /* As the Z3 engine words it: the condition that applied, with
+             * the values it read. */
+            char *at = pv_xasprintf("at step %d (%s)", i, st->tool_name);
+            char *cond =
+                pv_message_rule(spec, ex->when, ex->when_src, "holds", at, leaf_value, (void *)env);
+            char *full = pv_xasprintf("%s; when: %s", msg, cond);
+            free(at);
+            free(cond);
+            free(msg);
+            msg = full;
+        }
         pv_finding *f = pv_verdict_add(
             v, ex->id, PV_K_SCOPE, i, st->tool_name, PV_ACT_ESCALATE, ex->escalate_to, true, msg);
         add_chain(f, spec, env->plan, false, ex->when);

@@ -19,6 +19,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "pv_chain.h"
+#include "pv_concrete.h"
 #include "pv_engine.h"
 #include "pv_message.h"
 
@@ -67,6 +68,11 @@ typedef struct enc {
     size_t n_unknowns, cap_unknowns;
     struct timespec deadline;
     bool solver_failed; /* an unknown answer or a Z3 error: stop checking */
+    /* Gather every check's question instead of asking it (see
+     * run_all_checks). */
+    bool collecting;
+    struct query *queries;
+    size_t n_queries, cap_queries;
     char *fail_reason;
 } enc;
 
@@ -609,6 +615,7 @@ static outcome check(enc *E, Z3_ast broken, Z3_model *model)
             return OUT_HOLDS;
         broken = simple;
     }
+
     Z3_solver_push(c, s);
     Z3_solver_assert(c, s, broken);
     Z3_lbool r = solve(E);
@@ -851,6 +858,70 @@ static bool report(enc *E, pv_verdict *v, outcome o, Z3_model m, const char *rul
     return true;
 }
 
+/* A check's question and what to report if the answer is "it breaks". */
+typedef struct query {
+    Z3_ast broken; /* simplified */
+    const char *rule;
+    pv_finding_kind kind;
+    int step;
+    pv_action action;
+    const char *escalate_to;
+    const pv_expr *cond;
+    const char *src;
+    char *prefix;
+    Z3_ast *st;
+    bool post;
+    int state_rule; /* the invariant's index for a state rule, else -1 */
+    enum { Q_OPEN, Q_BREAKS, Q_HOLDS, Q_UNDECIDED } status;
+    Z3_model model; /* one in which it breaks, once found */
+} query;
+
+/*
+ * Ask whether `broken` can hold, and report a finding if so. While
+ * collecting, the question is only recorded (when simplification leaves it
+ * open) for decide_queries. *breaks tells whether a finding was made (always
+ * false while collecting). Returns false when the solver could not decide.
+ */
+static bool ask(enc *E, pv_verdict *v, Z3_ast broken, const char *rule, pv_finding_kind kind,
+                int step, pv_action action, const char *escalate_to, const pv_expr *cond,
+                const char *src, const char *prefix, Z3_ast *st, bool post, int state_rule,
+                bool *breaks)
+{
+    if (breaks)
+        *breaks = false;
+    if (E->collecting) {
+        Z3_ast simple = Z3_simplify(E->c, broken);
+        if (Z3_get_bool_value(E->c, simple) == Z3_L_FALSE)
+            return true;
+        pv_grow(&E->queries, &E->cap_queries, E->n_queries + 1, sizeof(query));
+        query *q = &E->queries[E->n_queries++];
+        *q = (query){simple,
+                     rule,
+                     kind,
+                     step,
+                     action,
+                     escalate_to,
+                     cond,
+                     src,
+                     prefix ? pv_xstrdup(prefix) : NULL,
+                     st,
+                     post,
+                     state_rule,
+                     Q_OPEN,
+                     NULL};
+        return true;
+    }
+    Z3_model m;
+    outcome o = check(E, broken, &m);
+    if (breaks)
+        *breaks = o != OUT_HOLDS;
+    bool ok =
+        report(E, v, o, m, rule, kind, step, action, escalate_to, cond, src, prefix, st, post);
+    if (m)
+        Z3_model_dec_ref(E->c, m);
+    return ok;
+}
+
 static bool tool_listed(const int *tools, size_t n, int t)
 {
     for (size_t i = 0; i < n; i++)
@@ -867,7 +938,6 @@ static bool check_call(enc *E, pv_verdict *v, size_t i)
     const pv_step *st = &E->plan->steps[i];
     Z3_context c = E->c;
     Z3_ast *pre = E->state[i];
-    Z3_model m;
     bool named = false;
     for (size_t x = 0; x < spec->n_excludes; x++) {
         const pv_exclusion *ex = &spec->excludes[x];
@@ -877,18 +947,15 @@ static bool check_call(enc *E, pv_verdict *v, size_t i)
         if (!listed)
             continue;
         named = true;
-        Z3_ast when = ex->when ? encode(E, ex->when, (int)i, pre, -1) : Z3_mk_true(c);
-        outcome o = check(E, when, &m);
         char *prefix = pv_xasprintf("step %zu calls '%s', which is out of scope (%s): escalate "
-                                    "to %s; when: ",
+                                    "to %s",
                                     i,
                                     st->tool_name,
                                     ex->id,
                                     ex->escalate_to);
-        bool ok;
-        if (!ex->when && o != OUT_UNKNOWN) {
-            /* Unconditional: no need for the rule text in the message. */
-            prefix[strlen(prefix) - strlen("; when: ")] = '\0';
+        if (!ex->when) {
+            /* Unconditional: certain whatever the unknowns are, like an
+             * unknown tool, so no query and no witness. */
             pv_finding *f = pv_verdict_add(v,
                                            ex->id,
                                            PV_K_SCOPE,
@@ -899,28 +966,26 @@ static bool check_call(enc *E, pv_verdict *v, size_t i)
                                            true,
                                            prefix);
             f->chain = pv_chain_compute(spec, E->plan, (int)i, false, NULL, 0, &f->n_chain);
-            if (m)
-                fill_witness(E, m, (int)i, f);
-            ok = true;
-        } else {
-            ok = report(E,
-                        v,
-                        o,
-                        m,
-                        ex->id,
-                        PV_K_SCOPE,
-                        (int)i,
-                        PV_ACT_ESCALATE,
-                        ex->escalate_to,
-                        ex->when,
-                        ex->when_src,
-                        prefix,
-                        pre,
-                        false);
-            free(prefix);
+            continue;
         }
-        if (m)
-            Z3_model_dec_ref(c, m);
+        char *full = pv_xasprintf("%s; when: ", prefix);
+        free(prefix);
+        bool ok = ask(E,
+                      v,
+                      encode(E, ex->when, (int)i, pre, -1),
+                      ex->id,
+                      PV_K_SCOPE,
+                      (int)i,
+                      PV_ACT_ESCALATE,
+                      ex->escalate_to,
+                      ex->when,
+                      ex->when_src,
+                      full,
+                      pre,
+                      false,
+                      -1,
+                      NULL);
+        free(full);
         if (!ok)
             return false;
     }
@@ -977,25 +1042,23 @@ static bool check_call(enc *E, pv_verdict *v, size_t i)
     if (tool->requires) {
         const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_PRECONDITION];
         Z3_ast broken = Z3_mk_not(c, encode(E, tool->requires, (int)i, pre, -1));
-        outcome o = check(E, broken, &m);
         char *prefix = pv_xasprintf("requires of '%s': ", tool->name);
-        bool ok = report(E,
-                         v,
-                         o,
-                         m,
-                         "precondition",
-                         PV_K_PRECONDITION,
-                         (int)i,
-                         fm->action,
-                         fm->escalate_to,
-                         tool->requires,
-                         tool->requires_src,
-                         prefix,
-                         pre,
-                         false);
+        bool ok = ask(E,
+                      v,
+                      broken,
+                      "precondition",
+                      PV_K_PRECONDITION,
+                      (int)i,
+                      fm->action,
+                      fm->escalate_to,
+                      tool->requires,
+                      tool->requires_src,
+                      prefix,
+                      pre,
+                      false,
+                      -1,
+                      NULL);
         free(prefix);
-        if (m)
-            Z3_model_dec_ref(c, m);
         if (!ok)
             return false;
     }
@@ -1004,24 +1067,21 @@ static bool check_call(enc *E, pv_verdict *v, size_t i)
         if (inv->kind != PV_RULE_CALL || !tool_listed(inv->on_tools, inv->n_on, st->tool))
             continue;
         Z3_ast broken = Z3_mk_not(c, encode(E, inv->cond, (int)i, pre, -1));
-        outcome o = check(E, broken, &m);
-        bool ok = report(E,
-                         v,
-                         o,
-                         m,
-                         inv->id,
-                         PV_K_CALL,
-                         (int)i,
-                         inv->action,
-                         inv->escalate_to,
-                         inv->cond,
-                         inv->cond_src,
-                         NULL,
-                         pre,
-                         false);
-        if (m)
-            Z3_model_dec_ref(c, m);
-        if (!ok)
+        if (!ask(E,
+                 v,
+                 broken,
+                 inv->id,
+                 PV_K_CALL,
+                 (int)i,
+                 inv->action,
+                 inv->escalate_to,
+                 inv->cond,
+                 inv->cond_src,
+                 NULL,
+                 pre,
+                 false,
+                 -1,
+                 NULL))
             return false;
     }
     return true;
@@ -1042,6 +1102,124 @@ static void free_encoding(enc *E)
         free(E->unknowns[i].key);
     free(E->unknowns);
     free(E->fail_reason);
+    for (size_t i = 0; i < E->n_queries; i++)
+        free(E->queries[i].prefix);
+    free(E->queries);
+}
+
+/* Every check at every step from opts->from_step on, in order: call-level
+ * checks, then state rules (each reported once, at the earliest step). Stops
+ * at the first undecided query. */
+static void run_checks(enc *E, pv_verdict *v)
+{
+    const pv_spec *spec = E->spec;
+    Z3_context c = E->c;
+    bool *reported = pv_xcalloc(spec->n_invariants + 1, sizeof(bool));
+    for (size_t i = 0; i < E->analysed; i++) {
+        if (i < E->opts->from_step)
+            continue;
+        if (!check_call(E, v, i))
+            break;
+        bool ok = true;
+        for (size_t r = 0; ok && r < spec->n_invariants; r++) {
+            const pv_invariant *inv = &spec->invariants[r];
+            if (inv->kind != PV_RULE_STATE || reported[r])
+                continue;
+            Z3_ast broken = Z3_mk_not(c, encode(E, inv->cond, (int)i, E->state[i + 1], -1));
+            bool breaks;
+            ok = ask(E,
+                     v,
+                     broken,
+                     inv->id,
+                     PV_K_STATE,
+                     (int)i,
+                     inv->action,
+                     inv->escalate_to,
+                     inv->cond,
+                     inv->cond_src,
+                     NULL,
+                     E->state[i + 1],
+                     true,
+                     (int)r,
+                     &breaks);
+            reported[r] = breaks;
+        }
+        if (!ok)
+            break;
+    }
+    free(reported);
+}
+
+/*
+ * Every check, in two phases unless force_solver. Most plans break nothing,
+ * and one solver call can show that: run_checks first gathers every
+ * question that simplification leaves open (recording at once the findings
+ * that need no question, such as an unknown tool), and one call asks
+ * whether any of them can break. When none can, that is the verdict. When
+ * one can (or the call is undecided), the questions are asked one by one,
+ * in order, exactly as the direct path asks them: a state rule at its
+ * earliest breaking step, each finding with its own witness and whether it
+ * is certain, and solver_unknown at the first undecided one, after which
+ * nothing is reported. Asking one by one keeps witnesses the same from run
+ * to run, where a shared model would depend on the solver's history.
+ */
+static void run_all_checks(enc *E, pv_verdict *v)
+{
+    if (E->opts->force_solver) {
+        run_checks(E, v);
+        return;
+    }
+    E->collecting = true;
+    run_checks(E, v);
+    E->collecting = false;
+    if (E->n_queries == 0)
+        return;
+    Z3_context c = E->c;
+    Z3_solver s = E->eng->solver;
+    Z3_ast *disj = pv_xmalloc(E->n_queries * sizeof(Z3_ast));
+    for (size_t i = 0; i < E->n_queries; i++)
+        disj[i] = E->queries[i].broken;
+    Z3_solver_push(c, s);
+    Z3_solver_assert(c, s, E->n_queries == 1 ? disj[0] : Z3_mk_or(c, (unsigned)E->n_queries, disj));
+    Z3_lbool any = solve(E);
+    Z3_solver_pop(c, s, 1);
+    free(disj);
+    if (any == Z3_L_FALSE)
+        return;
+    /* Undecided as a whole: the questions one by one may still be decided
+     * within what is left of the budget. */
+    E->solver_failed = false;
+    free(E->fail_reason);
+    E->fail_reason = NULL;
+    bool *state_done = pv_xcalloc(E->spec->n_invariants + 1, sizeof(bool));
+    for (size_t i = 0; i < E->n_queries; i++) {
+        query *q = &E->queries[i];
+        if (q->state_rule >= 0 && state_done[q->state_rule])
+            continue;
+        Z3_model m;
+        outcome o = check(E, q->broken, &m);
+        if (q->state_rule >= 0 && o != OUT_HOLDS)
+            state_done[q->state_rule] = true;
+        bool ok = report(E,
+                         v,
+                         o,
+                         m,
+                         q->rule,
+                         q->kind,
+                         q->step,
+                         q->action,
+                         q->escalate_to,
+                         q->cond,
+                         q->src,
+                         q->prefix,
+                         q->st,
+                         q->post);
+        if (m)
+            Z3_model_dec_ref(c, m);
+        if (!ok)
+            break;
+    }
+    free(state_done);
 }
 
 int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
@@ -1051,6 +1229,18 @@ int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
     *out = NULL;
     if (!opts)
         opts = &defaults;
+    /* Nothing unknown: the concrete evaluator decides the same (the
+     * differential test holds the two to it) without a solver call. */
+    if (!opts->force_solver && !opts->no_fast_path) {
+        pv_verdict *cv = NULL;
+        int crc = pv_concrete_verify(spec, plan, false, &cv, diags);
+        if (crc == PV_OK) {
+            *out = cv;
+            return PV_OK;
+        }
+        if (crc == PV_EINPUT)
+            return PV_EINPUT;
+    }
     if (++eng->uses > PV_ENGINE_RECYCLE) {
         pthread_mutex_lock(&eng->lock);
         engine_close(eng);
@@ -1107,42 +1297,7 @@ int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
         add_solver_unknown(&E, v, 0, "whether the plan's assumptions hold together");
         goto finish;
     }
-    bool *reported = pv_xcalloc(spec->n_invariants + 1, sizeof(bool));
-    for (size_t i = 0; i < E.analysed; i++) {
-        if (i < opts->from_step)
-            continue;
-        if (!check_call(&E, v, i))
-            break;
-        bool ok = true;
-        for (size_t r = 0; ok && r < spec->n_invariants; r++) {
-            const pv_invariant *inv = &spec->invariants[r];
-            if (inv->kind != PV_RULE_STATE || reported[r])
-                continue;
-            Z3_model m;
-            Z3_ast broken = Z3_mk_not(c, encode(&E, inv->cond, (int)i, E.state[i + 1], -1));
-            outcome o = check(&E, broken, &m);
-            reported[r] = o != OUT_HOLDS;
-            ok = report(&E,
-                        v,
-                        o,
-                        m,
-                        inv->id,
-                        PV_K_STATE,
-                        (int)i,
-                        inv->action,
-                        inv->escalate_to,
-                        inv->cond,
-                        inv->cond_src,
-                        NULL,
-                        E.state[i + 1],
-                        true);
-            if (m)
-                Z3_model_dec_ref(c, m);
-        }
-        if (!ok)
-            break;
-    }
-    free(reported);
+    run_all_checks(&E, v);
 finish:
     if (n > E.analysed) {
         const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_BUDGET_EXCEEDED];

@@ -16,8 +16,12 @@ typedef struct pv_engine pv_engine;
 
 typedef struct pv_verify_opts {
     /* Send every check to the solver, even those that simplify to a
-     * constant (for testing the encoding against the concrete evaluator). */
+     * constant, and never take a shortcut (for testing the encoding against
+     * the concrete evaluator). */
     bool force_solver;
+    /* Do not hand fully known plans to the concrete evaluator (the shortcut
+     * that skips Z3 when nothing is unknown); for tests of the Z3 path. */
+    bool no_fast_path;
     /* Upper bound on solver time for this verification in ms; 0 uses the
      * spec's limits.solver_timeout_ms. The smaller of the two applies. */
     unsigned timeout_ms;

@@ -7,8 +7,9 @@
  * (every .yaml file in specs/, found at run time) and for a synthetic spec
  * (in support/plangen.c) that uses every operator of the expression language; each plan goes
  * through the real document and plan loaders and then through the engine with force_solver on and
- * off and through the concrete evaluator. They must agree on the decision, safe_prefix and the
- * multiset of (rule, step, action) findings (and on kind, certainty, escalation target and chain).
+ * off (no_fast_path: the Z3 path with simplification) and through the concrete evaluator. They must
+ * agree on the decision, safe_prefix and the multiset of (rule, step, action) findings (and on
+ * kind, certainty, escalation target and chain).
  *
  * Values come mostly from "interesting" pools harvested from the spec's
  * expressions (literals +-1, string prefixes, suffixes and infixes, enum
@@ -245,7 +246,7 @@ static bool compare_one(pv_engine *eng, const pvt_spec_entry *e, stats *st, cons
         return true;
 
     outcome forced = {0}, simplified = {0}, concrete = {0};
-    pv_verify_opts fo = {.force_solver = true}, so = {.force_solver = false};
+    pv_verify_opts fo = {.force_solver = true}, so = {.no_fast_path = true};
     forced.rc = pv_engine_verify(eng, e->spec, plan, &fo, &forced.v, &forced.d);
     simplified.rc = pv_engine_verify(eng, e->spec, plan, &so, &simplified.v, &simplified.d);
     concrete.rc = pv_concrete_verify(e->spec, plan, false, &concrete.v, &concrete.d);
@@ -532,7 +533,7 @@ static void test_code_point_past_z3_range_fails_closed(void **state)
     assert_int_equal(lit->u.s.len, 4);
     memcpy(lit->u.s.ptr, "\xf3\xa0\x81\x81", 4);
     for (int force = 0; force < 2; force++) {
-        pv_verify_opts opts = {.force_solver = force};
+        pv_verify_opts opts = {.force_solver = force, .no_fast_path = true};
         pv_verdict *v = NULL;
         assert_int_equal(pv_engine_verify(fx->eng, spec, plan, &opts, &v, &d), PV_OK);
         assert_int_equal(v->decision, spec->failure_modes[PV_FAIL_SOLVER_UNKNOWN].action);

@@ -68,7 +68,7 @@ static pv_plan *load_plan(const pv_spec *spec, const char *text)
 
 static pv_verdict *verify(const pv_spec *spec, const pv_plan *plan, bool force)
 {
-    pv_verify_opts o = {.force_solver = force};
+    pv_verify_opts o = {.force_solver = force, .no_fast_path = true};
     pv_diags d = {0};
     pv_verdict *v = NULL;
     int rc = pv_engine_verify(eng, spec, plan, &o, &v, &d);

@@ -322,7 +322,7 @@ static size_t check_plan(pv_engine *eng, const pvt_spec_entry *e, stats *st, con
     if (!plan)
         return 0;
     pv_diags d = {0};
-    pv_verify_opts opts = {.force_solver = force};
+    pv_verify_opts opts = {.force_solver = force, .no_fast_path = true};
     pv_verdict *v = NULL;
     int rc = pv_engine_verify(eng, e->spec, plan, &opts, &v, &d);
     pv_diags_clear(&d);
