@@ -23,6 +23,7 @@ struct pv_verdict;
 int pv_cli_lint(int argc, char **argv);
 int pv_cli_serve(int argc, char **argv);
 int pv_cli_verify(int argc, char **argv);
+int pv_cli_audit(int argc, char **argv);
 int pv_cli_check(int argc, char **argv);
 int pv_cli_test(int argc, char **argv);
 

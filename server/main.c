@@ -16,6 +16,7 @@ static const struct {
     {"test", pv_cli_test, "run each spec's own tests"},
     {"verify", pv_cli_verify, "verify plan files through a running service"},
     {"lint", pv_cli_lint, "check specs: load errors and the review checklist"},
+    {"audit", pv_cli_audit, "verify historical traces (JSON lines) in parallel"},
 };
 
 static void usage(FILE *out)
