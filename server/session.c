@@ -22,7 +22,8 @@ struct pv_session {
     int safe_prefix; /* of the last verdict sent */
     bool deviated;
     int deviation_step;
-    char *deviation; /* what differed */
+    char *deviation;       /* what differed */
+    pv_engine_session *es; /* the executed prefix's solver state */
 };
 
 pv_session *pv_session_new(void)
@@ -35,6 +36,7 @@ void pv_session_free(pv_session *s)
     if (!s)
         return;
     pv_doc_free(s->doc);
+    pv_engine_session_free(s->es);
     free(s->deviation);
     free(s);
 }
@@ -91,11 +93,10 @@ static int reverify(pv_session *s, pv_engine *eng, const pv_verify_opts *opts, p
     if (s->deviated) {
         v = deviation_verdict(s, plan);
     } else {
-        pv_verify_opts o = *opts;
-        o.from_step = s->executed;
-        rc = pv_engine_verify(eng, s->spec, plan, &o, &v, d);
-        if (rc == PV_OK)
-            pv_verdict_finish_from(v, s->spec, plan, s->executed);
+        /* A session stays on the worker (and engine) that took its call. */
+        if (!s->es)
+            s->es = pv_engine_session_new(eng);
+        rc = pv_engine_verify_session(s->es, s->spec, plan, s->executed, opts, &v, d);
     }
     pv_plan_free(plan);
     if (rc == PV_OK) {

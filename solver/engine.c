@@ -37,7 +37,8 @@ struct pv_engine {
     /* Guards ctx against pv_engine_interrupt from another thread while the
      * context is replaced. */
     pthread_mutex_t lock;
-    unsigned uses; /* verifications since the context was created */
+    unsigned uses;       /* verifications since the context was created */
+    unsigned generation; /* bumped whenever the context is replaced */
     Z3_context ctx;
     Z3_solver solver;
     Z3_sort int_sort, bool_sort, str_sort;
@@ -56,6 +57,8 @@ typedef struct unknown {
 typedef struct enc {
     pv_engine *eng;
     Z3_context c;
+    Z3_solver solver;        /* the engine's, or a session's */
+    unsigned *timeout_cache; /* that solver's timeout param as last set */
     const pv_spec *spec;
     const pv_plan *plan;
     const pv_verify_opts *opts;
@@ -267,7 +270,7 @@ static Z3_ast domain(enc *E, const pv_var *var, Z3_ast x)
 
 static void assert_bg(enc *E, Z3_ast a)
 {
-    Z3_solver_assert(E->c, E->eng->solver, a);
+    Z3_solver_assert(E->c, E->solver, a);
 }
 
 /* A fresh unknown named by its witness key, constrained to its domain. */
@@ -453,20 +456,20 @@ static Z3_lbool solve_capped(enc *E, long cap_ms)
     unsigned want = (unsigned)left;
     /* Setting parameters costs a little; do it when the budget changes
      * noticeably rather than on every query. */
-    if (want < eng->current_timeout || want > eng->current_timeout + 50) {
+    if (want < *E->timeout_cache || want > *E->timeout_cache + 50) {
         Z3_params p = Z3_mk_params(E->c);
         Z3_params_inc_ref(E->c, p);
         Z3_params_set_uint(E->c, p, eng->timeout_sym, want);
-        Z3_solver_set_params(E->c, eng->solver, p);
+        Z3_solver_set_params(E->c, E->solver, p);
         Z3_params_dec_ref(E->c, p);
-        eng->current_timeout = want;
+        *E->timeout_cache = want;
     }
-    Z3_lbool r = Z3_solver_check(E->c, eng->solver);
+    Z3_lbool r = Z3_solver_check(E->c, E->solver);
     if (r == Z3_L_UNDEF || Z3_get_error_code(E->c) != Z3_OK) {
         E->solver_failed = true;
         const char *why = Z3_get_error_code(E->c) != Z3_OK
                               ? Z3_get_error_msg(E->c, Z3_get_error_code(E->c))
-                              : Z3_solver_get_reason_unknown(E->c, eng->solver);
+                              : Z3_solver_get_reason_unknown(E->c, E->solver);
         E->fail_reason = pv_xstrdup(why ? why : "unknown");
         return Z3_L_UNDEF;
     }
@@ -605,7 +608,7 @@ typedef enum outcome { OUT_HOLDS, OUT_POSSIBLE, OUT_CERTAIN, OUT_UNKNOWN } outco
 static outcome check(enc *E, Z3_ast broken, Z3_model *model)
 {
     Z3_context c = E->c;
-    Z3_solver s = E->eng->solver;
+    Z3_solver s = E->solver;
     *model = NULL;
     if (E->solver_failed)
         return OUT_UNKNOWN;
@@ -730,7 +733,7 @@ static void encode_step(enc *E, size_t i)
 static void explain_contradiction(enc *E)
 {
     Z3_context c = E->c;
-    Z3_solver s = E->eng->solver;
+    Z3_solver s = E->solver;
     Z3_solver_pop(c, s, 1);
     Z3_solver_push(c, s);
     const pv_spec *spec = E->spec;
@@ -1175,7 +1178,7 @@ static void run_all_checks(enc *E, pv_verdict *v)
     if (E->n_queries == 0)
         return;
     Z3_context c = E->c;
-    Z3_solver s = E->eng->solver;
+    Z3_solver s = E->solver;
     Z3_ast *disj = pv_xmalloc(E->n_queries * sizeof(Z3_ast));
     for (size_t i = 0; i < E->n_queries; i++)
         disj[i] = E->queries[i].broken;
@@ -1222,6 +1225,110 @@ static void run_all_checks(enc *E, pv_verdict *v)
     free(state_done);
 }
 
+/* Set up an encoding of plan against spec on solver s (the engine's or a
+ * session's), with the verification's deadline. */
+static void enc_init(enc *E, pv_engine *eng, Z3_solver s, unsigned *timeout_cache,
+                     const pv_spec *spec, const pv_plan *plan, const pv_verify_opts *opts,
+                     pv_diags *diags)
+{
+    memset(E, 0, sizeof *E);
+    E->eng = eng;
+    E->c = eng->ctx;
+    E->solver = s;
+    E->timeout_cache = timeout_cache;
+    E->spec = spec;
+    E->plan = plan;
+    E->opts = opts;
+    E->diags = diags;
+    size_t n = plan->n_steps;
+    E->analysed = n < (size_t)spec->max_steps ? n : (size_t)spec->max_steps;
+    unsigned budget = (unsigned)spec->solver_timeout_ms;
+    if (opts->timeout_ms && opts->timeout_ms < budget)
+        budget = opts->timeout_ms;
+    clock_gettime(CLOCK_MONOTONIC, &E->deadline);
+    E->deadline.tv_sec += budget / 1000;
+    E->deadline.tv_nsec += (long)(budget % 1000) * 1000000L;
+    if (E->deadline.tv_nsec >= 1000000000L) {
+        E->deadline.tv_sec++;
+        E->deadline.tv_nsec -= 1000000000L;
+    }
+    E->state = pv_xcalloc(E->analysed + 2, sizeof(Z3_ast *));
+    E->args = pv_xcalloc(E->analysed + 1, sizeof(Z3_ast *));
+    E->res = pv_xcalloc(E->analysed + 1, sizeof(Z3_ast *));
+}
+
+/* Unknown initial values satisfy every state rule at the start. */
+static void assume_initial_rules(enc *E)
+{
+    for (size_t r = 0; r < E->spec->n_invariants; r++)
+        if (E->spec->invariants[r].kind == PV_RULE_STATE)
+            assert_bg(E, encode(E, E->spec->invariants[r].cond, 0, E->state[0], -1));
+}
+
+/* The background holds: run the checks; then budget_exceeded, order,
+ * decision and safe_prefix. */
+static void verify_encoded(enc *E, pv_verdict *v, Z3_lbool bg)
+{
+    const pv_plan *plan = E->plan;
+    const pv_spec *spec = E->spec;
+    if (bg == Z3_L_UNDEF)
+        add_solver_unknown(E, v, 0, "whether the plan's assumptions hold together");
+    else
+        run_all_checks(E, v);
+    size_t n = plan->n_steps;
+    if (n > E->analysed) {
+        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_BUDGET_EXCEEDED];
+        char *msg = pv_xasprintf("the plan has %zu steps, more than limits.max_steps %d; steps "
+                                 "from %zu on are not analysed",
+                                 n,
+                                 spec->max_steps,
+                                 E->analysed);
+        pv_verdict_add(v,
+                       "budget_exceeded",
+                       PV_K_BUDGET,
+                       (int)E->analysed,
+                       plan->steps[E->analysed].tool_name,
+                       fm->action,
+                       fm->escalate_to,
+                       true,
+                       msg);
+    }
+    pv_verdict_finish_from(v, spec, plan, E->opts->from_step);
+}
+
+/* Count a use of the engine's context, replacing the context when it has
+ * served PV_ENGINE_RECYCLE verifications. False when Z3 fails. */
+static bool engine_use(pv_engine *eng)
+{
+    if (++eng->uses <= PV_ENGINE_RECYCLE)
+        return true;
+    pthread_mutex_lock(&eng->lock);
+    engine_close(eng);
+    bool ok = engine_open(eng);
+    eng->generation++;
+    pthread_mutex_unlock(&eng->lock);
+    eng->uses = 1;
+    return ok;
+}
+
+/* Nothing unknown: the concrete evaluator decides the same (the
+ * differential test holds the two to it) without a solver call. Returns
+ * PV_ENOTCONCRETE when the plan needs the solver. */
+static int concrete_shortcut(const pv_spec *spec, const pv_plan *plan, const pv_verify_opts *opts,
+                             pv_verdict **out, pv_diags *diags)
+{
+    if (opts->force_solver || opts->no_fast_path)
+        return PV_ENOTCONCRETE;
+    pv_verdict *cv = NULL;
+    int rc = pv_concrete_verify(spec, plan, false, &cv, diags);
+    if (rc == PV_OK) {
+        if (opts->from_step)
+            pv_verdict_finish_from(cv, spec, plan, opts->from_step);
+        *out = cv;
+    }
+    return rc;
+}
+
 int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
                      const pv_verify_opts *opts, pv_verdict **out, pv_diags *diags)
 {
@@ -1229,100 +1336,200 @@ int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
     *out = NULL;
     if (!opts)
         opts = &defaults;
-    /* Nothing unknown: the concrete evaluator decides the same (the
-     * differential test holds the two to it) without a solver call. */
-    if (!opts->force_solver && !opts->no_fast_path) {
-        pv_verdict *cv = NULL;
-        int crc = pv_concrete_verify(spec, plan, false, &cv, diags);
-        if (crc == PV_OK) {
-            *out = cv;
-            return PV_OK;
-        }
-        if (crc == PV_EINPUT)
-            return PV_EINPUT;
-    }
-    if (++eng->uses > PV_ENGINE_RECYCLE) {
-        pthread_mutex_lock(&eng->lock);
-        engine_close(eng);
-        bool ok = engine_open(eng);
-        pthread_mutex_unlock(&eng->lock);
-        if (!ok)
-            return PV_EIO;
-        eng->uses = 1;
-    }
-    enc E = {0};
-    E.eng = eng;
-    E.c = eng->ctx;
-    E.spec = spec;
-    E.plan = plan;
-    E.opts = opts;
-    E.diags = diags;
-    size_t n = plan->n_steps;
-    E.analysed = n < (size_t)spec->max_steps ? n : (size_t)spec->max_steps;
-    unsigned budget = (unsigned)spec->solver_timeout_ms;
-    if (opts->timeout_ms && opts->timeout_ms < budget)
-        budget = opts->timeout_ms;
-    clock_gettime(CLOCK_MONOTONIC, &E.deadline);
-    E.deadline.tv_sec += budget / 1000;
-    E.deadline.tv_nsec += (long)(budget % 1000) * 1000000L;
-    if (E.deadline.tv_nsec >= 1000000000L) {
-        E.deadline.tv_sec++;
-        E.deadline.tv_nsec -= 1000000000L;
-    }
-    E.state = pv_xcalloc(E.analysed + 2, sizeof(Z3_ast *));
-    E.args = pv_xcalloc(E.analysed + 1, sizeof(Z3_ast *));
-    E.res = pv_xcalloc(E.analysed + 1, sizeof(Z3_ast *));
-
+    int rc = concrete_shortcut(spec, plan, opts, out, diags);
+    if (rc != PV_ENOTCONCRETE)
+        return rc;
+    if (!engine_use(eng))
+        return PV_EIO;
+    enc E;
+    enc_init(&E, eng, eng->solver, &eng->current_timeout, spec, plan, opts, diags);
     Z3_context c = eng->ctx;
     Z3_solver s = eng->solver;
     Z3_solver_reset(c, s);
     Z3_solver_push(c, s);
     encode_initial(&E);
-    /* Unknown initial values satisfy every state rule at the start. */
-    for (size_t r = 0; r < spec->n_invariants; r++)
-        if (spec->invariants[r].kind == PV_RULE_STATE)
-            assert_bg(&E, encode(&E, spec->invariants[r].cond, 0, E.state[0], -1));
+    assume_initial_rules(&E);
     for (size_t i = 0; i < E.analysed; i++)
         encode_step(&E, i);
-
     pv_verdict *v = pv_verdict_new(spec, plan);
-    int rc = PV_OK;
+    rc = PV_OK;
     Z3_lbool bg = solve(&E);
     if (bg == Z3_L_FALSE) {
         explain_contradiction(&E);
         rc = PV_EINPUT;
-        goto done;
+    } else {
+        verify_encoded(&E, v, bg);
     }
-    if (bg == Z3_L_UNDEF) {
-        add_solver_unknown(&E, v, 0, "whether the plan's assumptions hold together");
-        goto finish;
-    }
-    run_all_checks(&E, v);
-finish:
-    if (n > E.analysed) {
-        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_BUDGET_EXCEEDED];
-        char *msg = pv_xasprintf("the plan has %zu steps, more than limits.max_steps %d; steps "
-                                 "from %zu on are not analysed",
-                                 n,
-                                 spec->max_steps,
-                                 E.analysed);
-        pv_verdict_add(v,
-                       "budget_exceeded",
-                       PV_K_BUDGET,
-                       (int)E.analysed,
-                       plan->steps[E.analysed].tool_name,
-                       fm->action,
-                       fm->escalate_to,
-                       true,
-                       msg);
-    }
-    pv_verdict_finish(v, spec, plan);
-done:
     Z3_solver_pop(c, s, 1);
     free_encoding(&E);
     if (rc != PV_OK) {
         pv_verdict_free(v);
         return rc;
+    }
+    *out = v;
+    return PV_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* runtime sessions                                                    */
+
+/*
+ * A session's own solver, in its engine's context, keeps the executed
+ * prefix encoded and asserted at scope level 1 between messages; each
+ * message encodes only the steps not yet run, at level 2, and pops them
+ * afterwards. The prefix's terms stay valid because the context keeps every
+ * term until it is replaced; when the engine replaces its context (see
+ * PV_ENGINE_RECYCLE), the session notices the new generation and encodes
+ * its prefix again.
+ */
+struct pv_engine_session {
+    pv_engine *eng;
+    unsigned generation;
+    Z3_solver solver; /* NULL: nothing encoded */
+    unsigned timeout_cache;
+    const pv_spec *spec;
+    size_t k;             /* steps encoded at level 1 */
+    Z3_ast **state;       /* [k + 1] */
+    Z3_ast **args, **res; /* [k] */
+    unknown *unknowns;
+    size_t n_unknowns;
+};
+
+pv_engine_session *pv_engine_session_new(pv_engine *eng)
+{
+    pv_engine_session *es = pv_xcalloc(1, sizeof *es);
+    es->eng = eng;
+    return es;
+}
+
+/* Forget the prefix; release the solver only while its context lives. */
+static void session_reset(pv_engine_session *es)
+{
+    if (es->solver && es->generation == es->eng->generation)
+        Z3_solver_dec_ref(es->eng->ctx, es->solver);
+    es->solver = NULL;
+    if (es->state)
+        for (size_t i = 0; i <= es->k; i++)
+            free(es->state[i]);
+    for (size_t i = 0; i < es->k; i++) {
+        free(es->args[i]);
+        free(es->res[i]);
+    }
+    free(es->state);
+    free(es->args);
+    free(es->res);
+    es->state = NULL;
+    es->args = es->res = NULL;
+    for (size_t i = 0; i < es->n_unknowns; i++)
+        free(es->unknowns[i].key);
+    free(es->unknowns);
+    es->unknowns = NULL;
+    es->n_unknowns = 0;
+    es->k = 0;
+    es->spec = NULL;
+}
+
+void pv_engine_session_free(pv_engine_session *es)
+{
+    if (!es)
+        return;
+    session_reset(es);
+    free(es);
+}
+
+int pv_engine_verify_session(pv_engine_session *es, const pv_spec *spec, const pv_plan *plan,
+                             size_t executed, const pv_verify_opts *opts_in, pv_verdict **out,
+                             pv_diags *diags)
+{
+    *out = NULL;
+    pv_verify_opts opts = opts_in ? *opts_in : (pv_verify_opts){0};
+    opts.from_step = executed;
+    int rc = concrete_shortcut(spec, plan, &opts, out, diags);
+    if (rc != PV_ENOTCONCRETE)
+        return rc;
+    pv_engine *eng = es->eng;
+    if (!engine_use(eng))
+        return PV_EIO;
+    if (es->solver && (es->generation != eng->generation || es->spec != spec))
+        session_reset(es);
+    Z3_context c = eng->ctx;
+    enc E;
+    if (!es->solver) {
+        es->solver = Z3_mk_simple_solver(c);
+        Z3_solver_inc_ref(c, es->solver);
+        Z3_params p = Z3_mk_params(c);
+        Z3_params_inc_ref(c, p);
+        Z3_params_set_bool(c, p, Z3_mk_string_symbol(c, "ctrl_c"), false);
+        Z3_solver_set_params(c, es->solver, p);
+        Z3_params_dec_ref(c, p);
+        es->generation = eng->generation;
+        es->timeout_cache = 0;
+        es->spec = spec;
+        Z3_solver_push(c, es->solver); /* level 1: the prefix */
+        enc_init(&E, eng, es->solver, &es->timeout_cache, spec, plan, &opts, diags);
+        encode_initial(&E);
+        assume_initial_rules(&E);
+        es->state = pv_xcalloc(1, sizeof(Z3_ast *));
+        es->state[0] = E.state[0];
+    } else {
+        enc_init(&E, eng, es->solver, &es->timeout_cache, spec, plan, &opts, diags);
+        for (size_t i = 0; i <= es->k; i++)
+            E.state[i] = es->state[i];
+        for (size_t i = 0; i < es->k; i++) {
+            E.args[i] = es->args[i];
+            E.res[i] = es->res[i];
+        }
+        for (size_t u = 0; u < es->n_unknowns; u++) {
+            pv_grow(&E.unknowns, &E.cap_unknowns, E.n_unknowns + 1, sizeof(unknown));
+            E.unknowns[E.n_unknowns] = es->unknowns[u];
+            E.unknowns[E.n_unknowns++].key = pv_xstrdup(es->unknowns[u].key);
+        }
+    }
+    /* Steps that ran since the last message join the prefix at level 1. */
+    size_t want = executed < E.analysed ? executed : E.analysed;
+    for (size_t i = es->k; i < want; i++)
+        encode_step(&E, i);
+    if (want > es->k) {
+        es->state = pv_xrealloc(es->state, (want + 1) * sizeof(Z3_ast *));
+        es->args = pv_xrealloc(es->args, (want + 1) * sizeof(Z3_ast *));
+        es->res = pv_xrealloc(es->res, (want + 1) * sizeof(Z3_ast *));
+        for (size_t i = es->k; i < want; i++) {
+            es->state[i + 1] = E.state[i + 1];
+            es->args[i] = E.args[i];
+            es->res[i] = E.res[i];
+        }
+        for (size_t u = 0; u < es->n_unknowns; u++)
+            free(es->unknowns[u].key);
+        free(es->unknowns);
+        es->unknowns = pv_xcalloc(E.n_unknowns + 1, sizeof(unknown));
+        for (size_t u = 0; u < E.n_unknowns; u++) {
+            es->unknowns[u] = E.unknowns[u];
+            es->unknowns[u].key = pv_xstrdup(E.unknowns[u].key);
+        }
+        es->n_unknowns = E.n_unknowns;
+        es->k = want;
+    }
+    /* Level 2: the steps not yet run, for this message only. */
+    Z3_solver_push(c, es->solver);
+    for (size_t i = es->k; i < E.analysed; i++)
+        encode_step(&E, i);
+    pv_verdict *v = pv_verdict_new(spec, plan);
+    Z3_lbool bg = solve(&E);
+    if (bg != Z3_L_FALSE)
+        verify_encoded(&E, v, bg);
+    Z3_solver_pop(c, es->solver, 1);
+    /* The prefix's rows belong to the session; free only the rest. */
+    for (size_t i = 0; i <= es->k; i++)
+        E.state[i] = NULL;
+    for (size_t i = 0; i < es->k; i++)
+        E.args[i] = E.res[i] = NULL;
+    free_encoding(&E);
+    if (bg == Z3_L_FALSE) {
+        /* Contradictory: explain it with a full encoding, and start the
+         * prefix afresh next time (a reported result may be the cause). */
+        pv_verdict_free(v);
+        session_reset(es);
+        return pv_engine_verify(eng, spec, plan, &opts, out, diags);
     }
     *out = v;
     return PV_OK;

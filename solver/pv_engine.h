@@ -55,6 +55,21 @@ void pv_engine_free(pv_engine *eng);
 int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
                      const pv_verify_opts *opts, pv_verdict **out, pv_diags *diags);
 
+/*
+ * Runtime sessions: the same verification for a plan whose first `executed`
+ * steps have run (their actual results are in the plan), reusing the solver
+ * state of the executed prefix across calls instead of encoding it again.
+ * Findings at executed steps are dropped (pv_verdict_finish_from). A session
+ * belongs to one engine and one thread; the plan's executed steps must not
+ * change between calls (their results only get filled in as they run).
+ */
+typedef struct pv_engine_session pv_engine_session;
+pv_engine_session *pv_engine_session_new(pv_engine *eng);
+void pv_engine_session_free(pv_engine_session *es);
+int pv_engine_verify_session(pv_engine_session *es, const pv_spec *spec, const pv_plan *plan,
+                             size_t executed, const pv_verify_opts *opts, pv_verdict **out,
+                             pv_diags *diags);
+
 /* Stop a running verification from another thread; it ends with
  * solver_unknown. Safe to call at any time. */
 void pv_engine_interrupt(pv_engine *eng);

@@ -484,6 +484,89 @@ static void test_engine_reuse_is_stateless(void **state)
     pv_spec_free(spec);
 }
 
+/* Findings as comparable text: "step rule action certain". */
+static char *findings_text(const pv_verdict *v)
+{
+    size_t cap = 64 + v->n_findings * 160, len = 0;
+    char *out = pv_xmalloc(cap);
+    len += (size_t)snprintf(out, cap, "%s/%d:", pv_action_name(v->decision), v->safe_prefix);
+    for (size_t i = 0; i < v->n_findings; i++)
+        len += (size_t)snprintf(out + len,
+                                cap - len,
+                                " [%d %s %s %d]",
+                                v->findings[i].step,
+                                v->findings[i].rule,
+                                pv_action_name(v->findings[i].action),
+                                v->findings[i].certain);
+    return out;
+}
+
+static void test_session_prefix_matches_fresh(void **state)
+{
+    (void)state;
+    /* A session reuses the executed prefix's solver state; after every
+     * executed step its verdict must equal a fresh verification of the
+     * same plan from that step on, also across a context replacement. */
+    pv_spec *spec = load_spec(refunds_spec);
+    static const char *const amounts[] = {"300", "2000", "40"};
+    for (int variant = 0; variant < 3; variant++) {
+        pv_engine_session *es = pv_engine_session_new(eng);
+        for (size_t k = 0; k <= 5; k++) {
+            char text[2048];
+            int o = snprintf(text, sizeof text, "steps:\n");
+            /* Each step's text, and the result text the lookups get once
+             * they have run. */
+            static const char *const steps[] = {
+                "  - {id: l1, tool: lookup, args: {id: a}",
+                "  - {tool: refund, args: {id: a, amount: {ref: l1.amount}}",
+                "  - {tool: approve, args: {id: a}",
+                "  - {id: l2, tool: lookup, args: {id: b}",
+                "  - {tool: refund, args: {id: b, amount: {ref: l2.amount}}",
+                "  - {tool: refund, args: {id: c, amount: {unknown: true}}"};
+            for (size_t i = 0; i < 6; i++) {
+                bool known = (i == 0 || i == 3) && i < k;
+                if (known)
+                    o += snprintf(text + o,
+                                  sizeof text - (size_t)o,
+                                  "%s, result: {amount: %s}}\n",
+                                  steps[i],
+                                  amounts[variant]);
+                else
+                    o += snprintf(text + o, sizeof text - (size_t)o, "%s}\n", steps[i]);
+            }
+            pv_plan *plan = load_plan(spec, text);
+            pv_verify_opts opts = {.from_step = k, .no_fast_path = true};
+            pv_diags d = {0};
+            pv_verdict *fresh = NULL, *sess = NULL;
+            int rf = pv_engine_verify(eng, spec, plan, &opts, &fresh, &d);
+            /* Many verifications in between: the engine replaces its
+             * context, and the session must notice. */
+            if (variant == 2 && k == 3)
+                for (int r = 0; r < 520; r++) {
+                    pv_verdict *x = NULL;
+                    assert_int_equal(pv_engine_verify(eng, spec, plan, &opts, &x, &d), PV_OK);
+                    pv_verdict_free(x);
+                }
+            int rs = pv_engine_verify_session(es, spec, plan, k, &opts, &sess, &d);
+            assert_int_equal(rf, PV_OK);
+            assert_int_equal(rs, PV_OK);
+            char *a = findings_text(fresh), *b = findings_text(sess);
+            if (strcmp(a, b) != 0)
+                fprintf(
+                    stderr, "variant %d, k=%zu:\n fresh:   %s\n session: %s\n", variant, k, a, b);
+            assert_string_equal(a, b);
+            free(a);
+            free(b);
+            pv_verdict_free(fresh);
+            pv_verdict_free(sess);
+            pv_diags_clear(&d);
+            pv_plan_free(plan);
+        }
+        pv_engine_session_free(es);
+    }
+    pv_spec_free(spec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_timeout_fails_closed),
         cmocka_unit_test(test_engine_reuse_is_stateless),
+        cmocka_unit_test(test_session_prefix_matches_fresh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
