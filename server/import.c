@@ -8,6 +8,7 @@
  */
 #include "import.h"
 #include "pv_doc_json.h"
+#include "pv_plan.h"
 #include "pv_spec.h"
 
 #include <stdarg.h>
@@ -57,40 +58,6 @@ void pv_import_clear(pv_import *imp)
     free(imp->error);
     free_notes(imp->notes, imp->n_notes);
     memset(imp, 0, sizeof *imp);
-}
-
-/* A growable string. */
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-} strbuf;
-
-static void sb_add(strbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->s = pv_xrealloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-}
-
-/* The contract's step id, ^[A-Za-z_][A-Za-z0-9_-]*$, within the plan
- * loader's length limit. */
-static bool is_step_id(const char *s)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > 128 ||
-        !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
-        return false;
-    for (size_t i = 1; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
 }
 
 /* "an array", "null", "the number 12.5", ... for notes; a new string. */
@@ -181,7 +148,7 @@ typedef struct rmap {
     const char *label;
     const json_t **val; /* [n_returns]: the value chosen for each field */
     char **path;        /* [n_returns]: where it came from */
-    strbuf undeclared;  /* paths the tool does not declare */
+    pv_buf undeclared;  /* paths the tool does not declare */
     size_t n_undeclared;
     char ***notes;
     size_t *n_notes;
@@ -243,8 +210,8 @@ static void rmap_walk(rmap *m, const json_t *obj, const char *prefix)
         } else if (f < 0) {
             if (m->n_undeclared < MAX_NAMED_PATHS) {
                 if (m->n_undeclared)
-                    sb_add(&m->undeclared, ", ");
-                sb_add(&m->undeclared, path);
+                    pv_buf_add(&m->undeclared, ", ");
+                pv_buf_add(&m->undeclared, path);
             }
             m->n_undeclared++;
         }
@@ -278,7 +245,7 @@ static pv_node *map_result(const pv_tool *tool, const char *label, const json_t 
                  "%s: result fields that %s does not declare, ignored: %s%s",
                  label,
                  tool->name,
-                 m.undeclared.s,
+                 m.undeclared.ptr,
                  more);
     }
     pv_node *res = NULL;
@@ -293,30 +260,26 @@ static pv_node *map_result(const pv_tool *tool, const char *label, const json_t 
         free(m.path[f]);
     free(m.path);
     free(m.val);
-    free(m.undeclared.s);
+    free(m.undeclared.ptr);
     return res;
 }
 
 /*
  * A result given as text (an OpenAI tool message, an MCP text item): JSON
- * object text maps to fields; anything else gives none, with a note.
+ * object text maps to fields (*out; NULL when none is declared), other JSON
+ * gives none, with a note. Returns false, with *out NULL and no note, when
+ * the text is not JSON: the callers differ in what plain text means.
  */
-static pv_node *map_result_text(const pv_tool *tool, const char *label, const char *text,
-                                size_t len, char ***notes, size_t *n_notes)
+static bool map_result_text(const pv_tool *tool, const char *label, const char *text, size_t len,
+                            char ***notes, size_t *n_notes, pv_node **out)
 {
+    *out = NULL;
     json_error_t err;
     json_t *j = json_loadb(text, len, INNER_JSON_FLAGS, &err);
-    if (!j) {
-        add_note(notes,
-                 n_notes,
-                 "%s: the result is plain text, not JSON; no result fields, so the result "
-                 "stays unknown",
-                 label);
-        return NULL;
-    }
-    pv_node *res = NULL;
+    if (!j)
+        return false;
     if (json_is_object(j)) {
-        res = map_result(tool, label, j, notes, n_notes);
+        *out = map_result(tool, label, j, notes, n_notes);
     } else {
         char *d = describe_json(j);
         add_note(notes,
@@ -328,7 +291,7 @@ static pv_node *map_result_text(const pv_tool *tool, const char *label, const ch
         free(d);
     }
     json_decref(j);
-    return res;
+    return true;
 }
 
 /* {NAME: {unknown: true}} for every argument the tool declares. */
@@ -360,7 +323,7 @@ static pv_node *new_step(const char *id, const char *tool, pv_node *args, pv_nod
  * not used by an earlier step, else none. */
 static const char *derive_step_id(const char *call_id, char **used, size_t n_used)
 {
-    if (!call_id || !is_step_id(call_id))
+    if (!call_id || !pv_step_id_valid(call_id, strlen(call_id)))
         return NULL;
     for (size_t i = 0; i < n_used; i++)
         if (used[i] && strcmp(used[i], call_id) == 0)
@@ -420,42 +383,50 @@ static pv_node *oa_args(const oa_call *c, const pv_tool *tool, const char *label
 static pv_node *oa_result(const oa_call *c, const pv_tool *tool, const char *label, pv_import *out)
 {
     const json_t *content = c->content;
-    if (json_is_string(content))
-        return map_result_text(tool,
-                               label,
-                               json_string_value(content),
-                               json_string_length(content),
-                               &out->notes,
-                               &out->n_notes);
-    if (json_is_array(content)) {
-        strbuf b = {0};
+    pv_buf joined = {0};
+    const char *text;
+    size_t len;
+    if (json_is_string(content)) {
+        text = json_string_value(content);
+        len = json_string_length(content);
+    } else if (json_is_array(content)) {
         size_t i;
         const json_t *part;
         json_array_foreach(content, i, part)
         {
             const json_t *t = json_object_get(part, "text");
             if (json_is_string(t))
-                sb_add(&b, json_string_value(t));
+                pv_buf_add(&joined, json_string_value(t));
         }
-        pv_node *res = NULL;
-        if (b.s)
-            res = map_result_text(tool, label, b.s, b.len, &out->notes, &out->n_notes);
-        else
+        if (!joined.ptr) {
             add_note(&out->notes,
                      &out->n_notes,
                      "%s: the tool message has no text content; the result stays unknown",
                      label);
-        free(b.s);
-        return res;
+            return NULL;
+        }
+        text = joined.ptr;
+        len = joined.len;
+    } else {
+        char *d = content ? describe_json(content) : pv_xstrdup("missing");
+        add_note(&out->notes,
+                 &out->n_notes,
+                 "%s: the tool message cannot be read (its content is %s); the result stays "
+                 "unknown",
+                 label,
+                 d);
+        free(d);
+        return NULL;
     }
-    char *d = content ? describe_json(content) : pv_xstrdup("missing");
-    add_note(&out->notes,
-             &out->n_notes,
-             "%s: the tool message cannot be read (its content is %s); the result stays unknown",
-             label,
-             d);
-    free(d);
-    return NULL;
+    pv_node *res;
+    if (!map_result_text(tool, label, text, len, &out->notes, &out->n_notes, &res))
+        add_note(&out->notes,
+                 &out->n_notes,
+                 "%s: the result is plain text, not JSON; no result fields, so the result stays "
+                 "unknown",
+                 label);
+    free(joined.ptr);
+    return res;
 }
 
 /* Collect the calls of a conversation and pair them with the messages
@@ -882,7 +853,7 @@ static void mcp_apply(mcp_session *s, size_t line, const json_t *m, mcp_kind kin
             c->line = line;
             c->req_id = pv_xstrdup(req_id);
             const char *sid = json_string_value(json_object_get(m, "id"));
-            c->step_id = sid && is_step_id(sid) ? pv_xstrdup(sid) : NULL;
+            c->step_id = sid && pv_step_id_valid(sid, strlen(sid)) ? pv_xstrdup(sid) : NULL;
             c->tool = pv_xstrdup(name);
             const json_t *args = json_object_get(params, "arguments");
             c->args = args ? json_incref((json_t *)args) : NULL;
@@ -1052,25 +1023,10 @@ static pv_node *mcp_result(const mcp_call *c, const pv_tool *tool, const char *l
         if (!json_is_string(t))
             continue;
         any_text = true;
-        json_error_t err;
-        json_t *j = json_loadb(json_string_value(t), json_string_length(t), INNER_JSON_FLAGS, &err);
-        if (!j)
-            continue;
-        pv_node *res = NULL;
-        if (json_is_object(j)) {
-            res = map_result(tool, label, j, notes, n_notes);
-        } else {
-            char *d = describe_json(j);
-            add_note(notes,
-                     n_notes,
-                     "%s: the result is %s, not a JSON object; no result fields, so the result "
-                     "stays unknown",
-                     label,
-                     d);
-            free(d);
-        }
-        json_decref(j);
-        return res;
+        pv_node *res;
+        if (map_result_text(
+                tool, label, json_string_value(t), json_string_length(t), notes, n_notes, &res))
+            return res;
     }
     if (any_text)
         add_note(notes,

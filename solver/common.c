@@ -124,6 +124,36 @@ char *pv_diag_format(const pv_diag *d)
     return pv_xstrdup(d->msg);
 }
 
+void pv_buf_addn(pv_buf *b, const char *s, size_t n)
+{
+    pv_grow(&b->ptr, &b->cap, b->len + n + 1, 1);
+    memcpy(b->ptr + b->len, s, n);
+    b->len += n;
+    b->ptr[b->len] = '\0';
+}
+
+void pv_buf_add(pv_buf *b, const char *s)
+{
+    pv_buf_addn(b, s, strlen(s));
+}
+
+/* Formats straight into the buffer, so a %c of NUL is kept like any byte. */
+void pv_buf_addf(pv_buf *b, const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    size_t len = n > 0 ? (size_t)n : 0;
+    pv_grow(&b->ptr, &b->cap, b->len + len + 1, 1);
+    if (len == 0 || vsnprintf(b->ptr + b->len, len + 1, fmt, again) < 0)
+        len = 0;
+    va_end(again);
+    b->len += len;
+    b->ptr[b->len] = '\0';
+}
+
 pv_str pv_str_dup(const char *p, size_t len)
 {
     pv_str s = {pv_xstrndup(p, len), len};

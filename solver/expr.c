@@ -183,72 +183,43 @@ static size_t utf8_encode(uint32_t cp, char *out)
     return 3;
 }
 
-/* --- a small growable string ------------------------------------------------------------- */
-
-typedef struct sbuf {
-    char *p;
-    size_t len;
-    size_t cap;
-} sbuf;
-
-static void sb_putn(sbuf *b, const char *s, size_t n)
-{
-    pv_grow(&b->p, &b->cap, b->len + n + 1, 1);
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-static void sb_putc(sbuf *b, char c)
-{
-    sb_putn(b, &c, 1);
-}
-
 /*
  * Append s[0..n) as a single-quoted literal that the lexer reads back to
  * the same bytes: backslash, quote and control characters escaped, UTF-8
  * passed through.
  */
-static void sb_put_quoted(sbuf *b, const char *s, size_t n)
+static void buf_add_quoted(pv_buf *b, const char *s, size_t n)
 {
-    sb_putc(b, '\'');
+    pv_buf_add(b, "'");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        char tmp[8];
         switch (c) {
         case '\\':
-            sb_puts(b, "\\\\");
+            pv_buf_add(b, "\\\\");
             break;
         case '\'':
-            sb_puts(b, "\\'");
+            pv_buf_add(b, "\\'");
             break;
         case '\n':
-            sb_puts(b, "\\n");
+            pv_buf_add(b, "\\n");
             break;
         case '\t':
-            sb_puts(b, "\\t");
+            pv_buf_add(b, "\\t");
             break;
         case '\r':
-            sb_puts(b, "\\r");
+            pv_buf_add(b, "\\r");
             break;
         case '\0':
-            sb_puts(b, "\\0");
+            pv_buf_add(b, "\\0");
             break;
         default:
-            if (c < 0x20 || c == 0x7F) {
-                snprintf(tmp, sizeof tmp, "\\x%02x", c);
-                sb_puts(b, tmp);
-            } else {
-                sb_putc(b, (char)c);
-            }
+            if (c < 0x20 || c == 0x7F)
+                pv_buf_addf(b, "\\x%02x", c);
+            else
+                pv_buf_addn(b, (const char *)&c, 1);
         }
     }
-    sb_putc(b, '\'');
+    pv_buf_add(b, "'");
 }
 
 /*
@@ -259,9 +230,9 @@ char *pv__expr_quote(const char *s, size_t n);
 
 char *pv__expr_quote(const char *s, size_t n)
 {
-    sbuf b = {0};
-    sb_put_quoted(&b, s, n);
-    return b.p;
+    pv_buf b = {0};
+    buf_add_quoted(&b, s, n);
+    return b.ptr;
 }
 
 /* --- errors ------------------------------------------------------------------------------ */
@@ -395,8 +366,8 @@ static void lex_string(lexer *lx, token *t)
     const char *s = lx->src;
     size_t start = lx->pos, i = start + 1;
     char quote = s[start];
-    sbuf b = {0};
-    sb_putn(&b, "", 0); /* an empty string still gets a buffer */
+    pv_buf b = {0};
+    pv_buf_add(&b, ""); /* an empty string still gets a buffer */
     for (;;) {
         if (i >= lx->len) {
             lex_fail(lx,
@@ -416,7 +387,7 @@ static void lex_string(lexer *lx, token *t)
                 lex_fail(lx, i, "invalid UTF-8 byte 0x%02X in string", c);
                 goto fail;
             }
-            sb_putn(&b, s + i, n);
+            pv_buf_addn(&b, s + i, n);
             i += n;
             continue;
         }
@@ -434,19 +405,19 @@ static void lex_string(lexer *lx, token *t)
         case '\\':
         case '\'':
         case '"':
-            sb_putc(&b, (char)e);
+            pv_buf_addn(&b, (const char *)&e, 1);
             continue;
         case 'n':
-            sb_putc(&b, '\n');
+            pv_buf_add(&b, "\n");
             continue;
         case 't':
-            sb_putc(&b, '\t');
+            pv_buf_add(&b, "\t");
             continue;
         case 'r':
-            sb_putc(&b, '\r');
+            pv_buf_add(&b, "\r");
             continue;
         case '0':
-            sb_putc(&b, '\0');
+            pv_buf_addn(&b, "\0", 1);
             continue;
         case 'x':
         case 'u': {
@@ -473,7 +444,7 @@ static void lex_string(lexer *lx, token *t)
             i += (size_t)digits;
             /* \xHH is code point U+00HH, as in Python: a string stays UTF-8. */
             char enc[4];
-            sb_putn(&b, enc, utf8_encode(cp, enc));
+            pv_buf_addn(&b, enc, utf8_encode(cp, enc));
             continue;
         }
         default:
@@ -490,13 +461,13 @@ static void lex_string(lexer *lx, token *t)
         }
     }
     t->kind = TK_STR;
-    t->str = b.p;
+    t->str = b.ptr;
     t->str_len = b.len;
     t->end = (uint32_t)i;
     lx->pos = i;
     return;
 fail:
-    free(b.p);
+    free(b.ptr);
     t->kind = TK_ERROR;
 }
 
@@ -1617,87 +1588,80 @@ static bool is_plain_name(const char *s)
     return strcmp(s, "true") != 0 && strcmp(s, "false") != 0 && strcmp(s, "in") != 0;
 }
 
-static void render(sbuf *b, const pv_expr *e, const pv_spec *spec)
+static void render(pv_buf *b, const pv_expr *e, const pv_spec *spec)
 {
-    char tmp[32];
     switch (e->kind) {
     case PV_E_INT:
-        snprintf(tmp, sizeof tmp, "%" PRId64, e->u.i);
-        sb_puts(b, tmp);
+        pv_buf_addf(b, "%" PRId64, e->u.i);
         return;
     case PV_E_BOOL:
-        sb_puts(b, e->u.b ? "true" : "false");
+        pv_buf_add(b, e->u.b ? "true" : "false");
         return;
     case PV_E_STR:
-        sb_put_quoted(b, e->u.s.ptr, e->u.s.len);
+        buf_add_quoted(b, e->u.s.ptr, e->u.s.len);
         return;
     case PV_E_ENUM:
         if (spec && e->type.kind == PV_T_ENUM && e->type.enum_id >= 0 &&
             (size_t)e->type.enum_id < spec->n_enums && e->u.e >= 0 &&
             (size_t)e->u.e < spec->enums[e->type.enum_id].n) {
             const char *v = spec->enums[e->type.enum_id].values[e->u.e];
-            sb_put_quoted(b, v, strlen(v));
+            buf_add_quoted(b, v, strlen(v));
         } else {
             /* without the spec only the value's index is known */
-            snprintf(tmp, sizeof tmp, "'#%d'", e->u.e);
-            sb_puts(b, tmp);
+            pv_buf_addf(b, "'#%d'", e->u.e);
         }
         return;
     case PV_E_NAME:
-        sb_puts(b, e->u.name);
+        pv_buf_add(b, e->u.name);
         return;
     case PV_E_STATE:
-        sb_puts(b, e->u.ref.name);
+        pv_buf_add(b, e->u.ref.name);
         return;
     case PV_E_ARG:
-        sb_puts(b, "args.");
-        sb_puts(b, e->u.ref.name);
+        pv_buf_addf(b, "args.%s", e->u.ref.name);
         return;
     case PV_E_RESULT:
-        sb_puts(b, "result.");
-        sb_puts(b, e->u.ref.name);
+        pv_buf_addf(b, "result.%s", e->u.ref.name);
         return;
     case PV_E_IT_ARG:
-        sb_puts(b, "it.args.");
-        sb_puts(b, e->u.ref.name);
+        pv_buf_addf(b, "it.args.%s", e->u.ref.name);
         return;
     case PV_E_IT_RESULT:
-        sb_puts(b, "it.result.");
-        sb_puts(b, e->u.ref.name);
+        pv_buf_addf(b, "it.result.%s", e->u.ref.name);
         return;
     case PV_E_NOT:
     case PV_E_NEG:
-        sb_putc(b, '(');
-        sb_puts(b, pv_expr_kind_name(e->kind));
+        pv_buf_add(b, "(");
+        pv_buf_add(b, pv_expr_kind_name(e->kind));
         if (e->kind == PV_E_NEG && e->kids[0]->kind == PV_E_INT) {
             /* "-5" would read back as a literal and "--5" not at all: "(-(5))", "(-(-5))" */
-            sb_putc(b, '(');
+            pv_buf_add(b, "(");
             render(b, e->kids[0], spec);
-            sb_putc(b, ')');
+            pv_buf_add(b, ")");
         } else {
             render(b, e->kids[0], spec);
         }
-        sb_putc(b, ')');
+        pv_buf_add(b, ")");
         return;
     case PV_E_COND:
-        sb_putc(b, '(');
+        pv_buf_add(b, "(");
         render(b, e->kids[0], spec);
-        sb_puts(b, " ? ");
+        pv_buf_add(b, " ? ");
         render(b, e->kids[1], spec);
-        sb_puts(b, " : ");
+        pv_buf_add(b, " : ");
         render(b, e->kids[2], spec);
-        sb_putc(b, ')');
+        pv_buf_add(b, ")");
         return;
     case PV_E_IN:
-        sb_putc(b, '(');
+        pv_buf_add(b, "(");
         render(b, e->kids[0], spec);
-        sb_puts(b, " in [");
+        pv_buf_add(b, " in [");
         for (size_t i = 1; i < e->n_kids; i++) {
             if (i > 1)
-                sb_puts(b, ", ");
+                pv_buf_add(b, ", ");
             render(b, e->kids[i], spec);
         }
-        sb_puts(b, "])");
+        pv_buf_add(b, "])");
         return;
     case PV_E_STARTS_WITH:
     case PV_E_ENDS_WITH:
@@ -1706,47 +1670,47 @@ static void render(sbuf *b, const pv_expr *e, const pv_spec *spec)
     case PV_E_MIN:
     case PV_E_MAX:
     case PV_E_ABS:
-        sb_puts(b, pv_expr_kind_name(e->kind));
-        sb_putc(b, '(');
+        pv_buf_add(b, pv_expr_kind_name(e->kind));
+        pv_buf_add(b, "(");
         for (size_t i = 0; i < e->n_kids; i++) {
             if (i > 0)
-                sb_puts(b, ", ");
+                pv_buf_add(b, ", ");
             render(b, e->kids[i], spec);
         }
-        sb_putc(b, ')');
+        pv_buf_add(b, ")");
         return;
     case PV_E_EARLIER:
     case PV_E_COUNT:
-        sb_puts(b, pv_expr_kind_name(e->kind));
-        sb_putc(b, '(');
+        pv_buf_add(b, pv_expr_kind_name(e->kind));
+        pv_buf_add(b, "(");
         if (e->u.path.n_tools != 1)
-            sb_putc(b, '[');
+            pv_buf_add(b, "[");
         for (size_t i = 0; i < e->u.path.n_tools; i++) {
             const char *t = e->u.path.tool_names[i];
             if (i > 0)
-                sb_puts(b, ", ");
+                pv_buf_add(b, ", ");
             if (is_plain_name(t))
-                sb_puts(b, t);
+                pv_buf_add(b, t);
             else
-                sb_put_quoted(b, t, strlen(t));
+                buf_add_quoted(b, t, strlen(t));
         }
         if (e->u.path.n_tools != 1)
-            sb_putc(b, ']');
+            pv_buf_add(b, "]");
         for (size_t i = 0; i < e->n_kids; i++) {
-            sb_puts(b, ", ");
+            pv_buf_add(b, ", ");
             render(b, e->kids[i], spec);
         }
-        sb_putc(b, ')');
+        pv_buf_add(b, ")");
         return;
     default:
         /* the binary operators */
-        sb_putc(b, '(');
+        pv_buf_add(b, "(");
         render(b, e->kids[0], spec);
-        sb_putc(b, ' ');
-        sb_puts(b, pv_expr_kind_name(e->kind));
-        sb_putc(b, ' ');
+        pv_buf_add(b, " ");
+        pv_buf_add(b, pv_expr_kind_name(e->kind));
+        pv_buf_add(b, " ");
         render(b, e->kids[1], spec);
-        sb_putc(b, ')');
+        pv_buf_add(b, ")");
         return;
     }
 }
@@ -1758,11 +1722,11 @@ static void render(sbuf *b, const pv_expr *e, const pv_spec *spec)
  */
 char *pv_expr_to_string(const pv_expr *e, const pv_spec *spec)
 {
-    sbuf b = {0};
-    sb_putn(&b, "", 0);
+    pv_buf b = {0};
+    pv_buf_add(&b, ""); /* an empty expression still gets a string */
     if (e)
         render(&b, e, spec);
-    return b.p;
+    return b.ptr;
 }
 
 /* True when e contains earlier() or count(). */

@@ -35,22 +35,9 @@ static const char *leaf_name(const pv_expr *e)
     return e->u.ref.name;
 }
 
-typedef struct strbuf {
-    char *p;
-    size_t len, cap;
-} strbuf;
-
-static void sb_add(strbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    pv_grow(&b->p, &b->cap, b->len + n + 1, 1);
-    memcpy(b->p + b->len, s, n + 1);
-    b->len += n;
-}
-
 /* Append " with a = 1, b = 'x'" for the leaves of e outside path functions,
  * each once, in order of appearance. */
-static void add_values(strbuf *b, const pv_spec *spec, const pv_expr *e, pv_leaf_value_fn fn,
+static void add_values(pv_buf *b, const pv_spec *spec, const pv_expr *e, pv_leaf_value_fn fn,
                        void *ctx, const char **seen, size_t *n_seen)
 {
     if (!e || e->kind == PV_E_EARLIER || e->kind == PV_E_COUNT)
@@ -64,14 +51,14 @@ static void add_values(strbuf *b, const pv_spec *spec, const pv_expr *e, pv_leaf
         if (!fn(ctx, e, &v))
             return;
         char *val = pv_value_describe(spec, &v);
-        sb_add(b, *n_seen ? ", " : " with ");
+        pv_buf_add(b, *n_seen ? ", " : " with ");
         if (e->kind == PV_E_ARG)
-            sb_add(b, "args.");
+            pv_buf_add(b, "args.");
         else if (e->kind == PV_E_RESULT)
-            sb_add(b, "result.");
-        sb_add(b, name);
-        sb_add(b, " = ");
-        sb_add(b, val);
+            pv_buf_add(b, "result.");
+        pv_buf_add(b, name);
+        pv_buf_add(b, " = ");
+        pv_buf_add(b, val);
         free(val);
         seen[(*n_seen)++] = name;
         return;
@@ -117,18 +104,14 @@ char *pv_message_rule(const pv_spec *spec, const pv_expr *cond, const char *src,
                                 fails_where);
         }
     }
-    strbuf b = {0};
+    pv_buf b = {0};
     char *line = pv_message_oneline(src ? src : "rule");
-    sb_add(&b, line);
+    pv_buf_addf(&b, "%s %s %s", line, verb, fails_where);
     free(line);
-    sb_add(&b, " ");
-    sb_add(&b, verb);
-    sb_add(&b, " ");
-    sb_add(&b, fails_where);
     size_t cap = count_nodes(cond);
     const char **seen = pv_xcalloc(cap, sizeof(char *));
     size_t n_seen = 0;
     add_values(&b, spec, cond, fn, ctx, seen, &n_seen);
     free(seen);
-    return b.p;
+    return b.ptr;
 }

@@ -48,8 +48,7 @@ char *pv_step_label(const pv_plan *plan, size_t i)
     return pv_xasprintf("step %zu", i);
 }
 
-/* ^[A-Za-z_][A-Za-z0-9_-]*$ : the contract's step id. */
-static bool is_step_id(const char *s, size_t len)
+bool pv_step_id_valid(const char *s, size_t len)
 {
     if (len == 0 || len > 128 ||
         !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
@@ -350,7 +349,7 @@ static void load_step_ids(ploader *pl, const pv_node *steps)
         if (!idn)
             continue;
         if (idn->kind != PV_N_SCALAR || idn->skind != PV_S_STRING ||
-            !is_step_id(idn->str.ptr, idn->str.len)) {
+            !pv_step_id_valid(idn->str.ptr, idn->str.len)) {
             char *d = pv_node_describe(idn);
             perr(pl,
                  idn,

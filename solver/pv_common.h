@@ -96,6 +96,22 @@ char *pv_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Grow *items (of elem size) so that it can hold at least need elements. */
 void pv_grow(void *items_ptr, size_t *cap, size_t need, size_t elem);
 
+/* A growable string. A zeroed struct is empty, with ptr NULL; after any
+ * add, even of nothing, ptr is non-NULL and NUL-terminated (len does not
+ * count the NUL). The caller frees ptr. Never fails (allocation failure
+ * aborts). */
+typedef struct pv_buf {
+    char *ptr;
+    size_t len, cap;
+} pv_buf;
+
+/* Append the NUL-terminated string s. */
+void pv_buf_add(pv_buf *b, const char *s);
+/* Append s[0..n), which may contain NUL bytes. */
+void pv_buf_addn(pv_buf *b, const char *s, size_t n);
+/* Append printf-formatted text. */
+void pv_buf_addf(pv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 pv_str pv_str_dup(const char *p, size_t len);
 void pv_str_free(pv_str *s);
 bool pv_str_eq(pv_str a, pv_str b);

@@ -73,4 +73,10 @@ void pv_plan_free(pv_plan *plan);
 /* "step 2 (refund)" or "step 2" for messages; new string. */
 char *pv_step_label(const pv_plan *plan, size_t i);
 
+/* Whether s[0..len) is a step id the plan loader accepts: it matches the
+ * contract's ^[A-Za-z_][A-Za-z0-9_-]*$ (so is not empty) and is at most 128
+ * bytes. s need not be NUL-terminated. The trace importers use it to keep
+ * only the call ids that would load. */
+bool pv_step_id_valid(const char *s, size_t len);
+
 #endif
