@@ -37,8 +37,9 @@ struct pv_engine {
     /* Guards ctx against pv_engine_interrupt from another thread while the
      * context is replaced. */
     pthread_mutex_t lock;
-    unsigned uses;       /* verifications since the context was created */
-    unsigned generation; /* bumped whenever the context is replaced */
+    unsigned uses;            /* verifications since the context was created */
+    unsigned generation;      /* bumped whenever the context is replaced */
+    unsigned budget_override; /* PLANVERIFY_SOLVER_TIMEOUT_MS, or 0 */
     Z3_context ctx;
     Z3_solver solver;
     Z3_sort int_sort, bool_sort, str_sort;
@@ -133,6 +134,17 @@ int pv_engine_new(pv_engine **out)
     *out = NULL;
     pv_engine *eng = pv_xcalloc(1, sizeof *eng);
     pthread_mutex_init(&eng->lock, NULL);
+    /* An operator's override of every spec's solver budget, for machines
+     * much slower or busier than the one the limits were written for (and
+     * for test suites, whose verdicts must not depend on the load). A
+     * caller's own timeout_ms still lowers it. */
+    const char *override = getenv("PLANVERIFY_SOLVER_TIMEOUT_MS");
+    if (override && *override) {
+        char *end;
+        long ms = strtol(override, &end, 10);
+        if (*end == '\0' && ms > 0 && ms <= 3600000)
+            eng->budget_override = (unsigned)ms;
+    }
     if (!engine_open(eng)) {
         engine_close(eng);
         pthread_mutex_destroy(&eng->lock);
@@ -1242,7 +1254,8 @@ static void enc_init(enc *E, pv_engine *eng, Z3_solver s, unsigned *timeout_cach
     E->diags = diags;
     size_t n = plan->n_steps;
     E->analysed = n < (size_t)spec->max_steps ? n : (size_t)spec->max_steps;
-    unsigned budget = (unsigned)spec->solver_timeout_ms;
+    unsigned budget =
+        eng->budget_override ? eng->budget_override : (unsigned)spec->solver_timeout_ms;
     if (opts->timeout_ms && opts->timeout_ms < budget)
         budget = opts->timeout_ms;
     clock_gettime(CLOCK_MONOTONIC, &E->deadline);

@@ -454,7 +454,12 @@ static void test_timeout_fails_closed(void **state)
         load_plan(spec,
                   "steps:\n  - {tool: t, args: {a: {unknown: true}, b: {unknown: true}, c: "
                   "{unknown: true}}}\n");
-    pv_verdict *v = verify(spec, plan, true);
+    /* The spec says 1 ms; the call asks for 1 ms too, so that an operator's
+     * PLANVERIFY_SOLVER_TIMEOUT_MS (set for the test suite) cannot lift it. */
+    pv_verify_opts o = {.force_solver = true, .timeout_ms = 1};
+    pv_diags d = {0};
+    pv_verdict *v = NULL;
+    assert_int_equal(pv_engine_verify(eng, spec, plan, &o, &v, &d), PV_OK);
     assert_int_not_equal(v->decision, PV_ACT_ALLOW);
     assert_int_equal(v->n_findings, 1);
     assert_string_equal(v->findings[0].rule, "solver_unknown");
