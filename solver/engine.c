@@ -1511,16 +1511,20 @@ int pv_engine_verify_session(pv_engine_session *es, const pv_spec *spec, const p
             es->args[i] = E.args[i];
             es->res[i] = E.res[i];
         }
-        for (size_t u = 0; u < es->n_unknowns; u++)
-            free(es->unknowns[u].key);
-        free(es->unknowns);
-        es->unknowns = pv_xcalloc(E.n_unknowns + 1, sizeof(unknown));
-        for (size_t u = 0; u < E.n_unknowns; u++) {
-            es->unknowns[u] = E.unknowns[u];
-            es->unknowns[u].key = pv_xstrdup(E.unknowns[u].key);
-        }
-        es->n_unknowns = E.n_unknowns;
         es->k = want;
+    }
+    /* The prefix's unknowns (the initial state's and those of the steps in
+     * it) come first in E.unknowns; the session keeps a copy for the next
+     * message's witnesses. */
+    for (size_t u = 0; u < es->n_unknowns; u++)
+        free(es->unknowns[u].key);
+    free(es->unknowns);
+    es->unknowns = pv_xcalloc(E.n_unknowns + 1, sizeof(unknown));
+    es->n_unknowns = 0;
+    for (size_t u = 0; u < E.n_unknowns && E.unknowns[u].step < (int)es->k; u++) {
+        es->unknowns[u] = E.unknowns[u];
+        es->unknowns[u].key = pv_xstrdup(E.unknowns[u].key);
+        es->n_unknowns++;
     }
     /* Level 2: the steps not yet run, for this message only. */
     Z3_solver_push(c, es->solver);
