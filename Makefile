@@ -36,7 +36,7 @@ endef
 export RUN_NOTE
 # ---------------------------------------------------------------------------
 
-.PHONY: all deps build test run bench sanitize format clean
+.PHONY: all deps build test run bench bench-compare sanitize format clean
 
 all: build
 
@@ -67,8 +67,17 @@ run: build
 	@echo "$$RUN_NOTE"
 	$(RUN_CMD)
 
+# bench: every benchmark, one report, bench/results/latest.{md,json} (about 5
+# minutes on 2 cores; bench/run_bench.sh lists the variables that scale it).
+# bench-compare BASE=FILE: the same, compared with an earlier result file.
 bench: build
-	@./$(BUILD_DIR)/bench_engine
+	@bash bench/run_bench.sh $(BUILD_DIR)
+
+bench-compare: build
+	@if [ -z "$(BASE)" ]; then \
+	    echo "usage: make bench-compare BASE=bench/results/FILE.json" >&2; exit 2; \
+	fi
+	@bash bench/run_bench.sh --compare $(BASE) $(BUILD_DIR)
 
 sanitize: deps
 	$(call configure,$(SAN_BUILD_DIR),-DPV_SANITIZE=ON)

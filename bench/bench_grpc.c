@@ -2,16 +2,35 @@
  * bench_grpc.c - a closed-loop load generator for a running
  * `planverify serve`, on the gRPC C core.
  *
- *   bench_grpc --server ADDR [--method verify|health] [--concurrency N]
- *              [--duration-s S] [--warmup-s W] [--plan FILE] [--timeout-ms N]
- *              [--json] [--print-plan]
+ *   bench_grpc --server ADDR [--method M[,M...]] [--rounds R]
+ *              [--concurrency N] [--duration-s S] [--warmup-s W]
+ *              [--calls N] [--server-pid PID [--rss-every K]]
+ *              [--channels N] [--plan FILE]... [--timeout-ms N] [--json]
+ *              [--print-plan]
  *
- * One channel (one HTTP/2 connection), one completion queue, one thread:
- * N unary calls are started, and each completion starts the next call at
- * once, so N calls are in flight until the end. Calls that complete during
- * the first W seconds (warm-up) are not measured; after that, every call
- * that completes within the next S seconds is. Then no new call starts and
- * the calls in flight are drained (bounded by the per-call deadline).
+ * One channel (one HTTP/2 connection; --channels N: N channels, each with
+ * its own connection, the calls in flight spread evenly over them), one
+ * completion queue, one thread.
+ * The run is a sequence of phases on that one connection: for each of R
+ * rounds, one phase per method in the order given (`--method
+ * health,verify --rounds 3` runs health, verify, health, verify, health,
+ * verify), so that methods are compared on the same server and connection
+ * within one run. In a phase, N unary calls are started, and each
+ * completion starts the next call at once, so N calls are in flight until
+ * the end. Calls that complete during the first W seconds (warm-up) are not
+ * measured; after that, every call that completes within the next S
+ * seconds is. Then no new call starts and the calls in flight are drained
+ * (bounded by the per-call deadline) before the next phase.
+ *
+ * With --calls N a phase is instead exactly N calls, all measured (no
+ * warm-up): for long runs such as the memory benchmark.
+ *
+ * --server-pid PID (the server runs on this machine) adds the server's CPU
+ * use over each phase to its figures, read from /proc/PID/stat; with
+ * --calls, VmRSS and VmHWM are also read from /proc/PID/status before the
+ * first call, after every K completed calls (--rss-every, default N / 20)
+ * and after the last, and each sample is printed as a JSON line
+ * {"rss_sample": ...}.
  *
  * Latency is from just before grpc_call_start_batch to the completion of
  * the call's one batch, for calls that ended OK with a well-formed answer.
@@ -22,13 +41,14 @@
  *
  * Verify sends, by default, a fixed 10-step support-refunds conversation
  * with 3 unknown values (--print-plan shows it as a plan file); --plan
- * sends a plan file instead, converted as `planverify verify` converts it.
- * Health sends grpc.health.v1.Health/Check for planverify.v1.PlanVerifier.
+ * sends a plan file instead, converted as `planverify verify` converts it;
+ * with several --plan options the calls take the plans in turn. Health
+ * sends grpc.health.v1.Health/Check for planverify.v1.PlanVerifier.
  *
- * Output: one human line (and a line per non-OK status code), and with
- * --json one more line, a JSON object. Exit 0 when every call was OK, 1
- * when any was not (the figures are still printed), 2 for bad options or
- * when the server cannot be reached.
+ * Output per phase: one human line (and a line per non-OK status code),
+ * and with --json one more line, a JSON object (with "round"). Exit 0 when
+ * every call was OK, 1 when any was not (the figures are still printed), 2
+ * for bad options or when the server cannot be reached.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "grpc/health/v1/health.pb-c.h"
@@ -46,6 +66,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A support conversation about two orders of one customer. Unknown: the
  * second order's amount (not looked up yet), finance's answer to the
@@ -116,6 +137,7 @@ static const char *class_name(int c)
 typedef enum method { M_VERIFY, M_HEALTH } method;
 
 typedef struct slot {
+    grpc_channel *ch; /* the connection this slot's calls go on */
     grpc_call *call;
     grpc_metadata_array initial_md, trailing_md;
     grpc_byte_buffer *send, *recv;
@@ -124,17 +146,11 @@ typedef struct slot {
     uint64_t start_ns;
 } slot;
 
-typedef struct bench {
-    grpc_channel *ch;
-    grpc_completion_queue *cq;
-    grpc_slice method_path;
-    grpc_slice payload;
-    int timeout_ms;
-    method m;
-    /* results */
+/* What one phase measured; reset at the start of each phase. */
+typedef struct phase {
     uint64_t *lat_ns;
     size_t n_lat, cap_lat;
-    uint64_t started;
+    uint64_t started, completed;
     uint64_t fails_in[N_CLASSES];  /* completed inside the window */
     uint64_t fails_out[N_CLASSES]; /* during warm-up or drain */
     char *first_detail[N_CLASSES];
@@ -142,6 +158,21 @@ typedef struct bench {
     char *decisions[8];
     size_t n_decisions;
     char *first_verdict;
+    double window_s, client_cpu_pct, server_cpu_pct;
+} phase;
+
+typedef struct bench {
+    grpc_channel **chs; /* one connection each */
+    size_t n_chs;
+    grpc_completion_queue *cq;
+    int timeout_ms;
+    method m; /* the current phase's method */
+    grpc_slice verify_path, health_path;
+    grpc_slice *verify_payloads; /* one per plan, taken in turn */
+    size_t n_verify_payloads, next_payload;
+    grpc_slice health_payload;
+    size_t verify_steps; /* of the first plan */
+    phase ph;
 } bench;
 
 /* User and system CPU seconds of this process. */
@@ -215,15 +246,21 @@ static grpc_slice health_payload(void)
 /* ------------------------------------------------------------------ */
 /* calls                                                               */
 
+/* Start one call of the current method in slot s (Verify takes the next
+ * plan in turn). Exits when the call cannot be started. */
 static void start_call(bench *b, slot *s)
 {
     gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                          gpr_time_from_millis(b->timeout_ms, GPR_TIMESPAN));
+    grpc_slice path = b->m == M_VERIFY ? b->verify_path : b->health_path;
+    grpc_slice *payload = b->m == M_VERIFY
+                              ? &b->verify_payloads[b->next_payload++ % b->n_verify_payloads]
+                              : &b->health_payload;
     s->call = grpc_channel_create_call(
-        b->ch, NULL, GRPC_PROPAGATE_DEFAULTS, b->cq, b->method_path, NULL, deadline, NULL);
+        s->ch, NULL, GRPC_PROPAGATE_DEFAULTS, b->cq, path, NULL, deadline, NULL);
     grpc_metadata_array_init(&s->initial_md);
     grpc_metadata_array_init(&s->trailing_md);
-    s->send = grpc_raw_byte_buffer_create(&b->payload, 1);
+    s->send = grpc_raw_byte_buffer_create(payload, 1);
     s->recv = NULL;
     s->status = GRPC_STATUS_UNKNOWN;
     s->details = grpc_empty_slice();
@@ -247,19 +284,19 @@ static void start_call(bench *b, slot *s)
         fprintf(stderr, "bench_grpc: grpc_call_start_batch failed (%d)\n", (int)e);
         exit(2);
     }
-    b->started++;
+    b->ph.started++;
 }
 
-static void count_decision(bench *b, const char *decision)
+static void count_decision(phase *ph, const char *decision)
 {
-    for (size_t i = 0; i < b->n_decisions; i++)
-        if (strcmp(b->decisions[i], decision) == 0) {
-            b->decisions_n[i]++;
+    for (size_t i = 0; i < ph->n_decisions; i++)
+        if (strcmp(ph->decisions[i], decision) == 0) {
+            ph->decisions_n[i]++;
             return;
         }
-    if (b->n_decisions < 8) {
-        b->decisions[b->n_decisions] = pv_xstrndup(decision, strlen(decision));
-        b->decisions_n[b->n_decisions++] = 1;
+    if (ph->n_decisions < 8) {
+        ph->decisions[ph->n_decisions] = pv_xstrndup(decision, strlen(decision));
+        ph->decisions_n[ph->n_decisions++] = 1;
     }
 }
 
@@ -275,13 +312,14 @@ static bool check_response(bench *b, grpc_byte_buffer *recv)
     grpc_slice sl = grpc_byte_buffer_reader_readall(&r);
     grpc_byte_buffer_reader_destroy(&r);
     bool ok = false;
+    phase *ph = &b->ph;
     if (b->m == M_VERIFY) {
         Planverify__V1__Verdict *v =
             planverify__v1__verdict__unpack(NULL, GRPC_SLICE_LENGTH(sl), GRPC_SLICE_START_PTR(sl));
         if (v && v->decision && v->decision[0]) {
             ok = true;
-            count_decision(b, v->decision);
-            if (!b->first_verdict) {
+            count_decision(ph, v->decision);
+            if (!ph->first_verdict) {
                 char buf[512];
                 size_t o = (size_t)snprintf(buf,
                                             sizeof buf,
@@ -297,7 +335,7 @@ static bool check_response(bench *b, grpc_byte_buffer *recv)
                                           i ? ", " : ": ",
                                           v->violations[i]->rule,
                                           (int)v->violations[i]->step);
-                b->first_verdict = pv_xstrndup(buf, strlen(buf));
+                ph->first_verdict = pv_xstrndup(buf, strlen(buf));
             }
         }
         if (v)
@@ -317,6 +355,7 @@ static bool check_response(bench *b, grpc_byte_buffer *recv)
 /* Records a completed call; releases its resources. */
 static void finish_call(bench *b, slot *s, bool success, uint64_t t, bool in_window)
 {
+    phase *ph = &b->ph;
     int cls = -1;
     if (!success)
         cls = BATCH_FAILED;
@@ -326,18 +365,19 @@ static void finish_call(bench *b, slot *s, bool success, uint64_t t, bool in_win
         cls = BAD_RESPONSE;
     if (cls < 0) {
         if (in_window) {
-            pv_grow(&b->lat_ns, &b->cap_lat, b->n_lat + 1, sizeof(uint64_t));
-            b->lat_ns[b->n_lat++] = t - s->start_ns;
+            pv_grow(&ph->lat_ns, &ph->cap_lat, ph->n_lat + 1, sizeof(uint64_t));
+            ph->lat_ns[ph->n_lat++] = t - s->start_ns;
         }
     } else {
         if (in_window)
-            b->fails_in[cls]++;
+            ph->fails_in[cls]++;
         else
-            b->fails_out[cls]++;
-        if (!b->first_detail[cls])
-            b->first_detail[cls] = pv_xstrndup((const char *)GRPC_SLICE_START_PTR(s->details),
-                                               GRPC_SLICE_LENGTH(s->details));
+            ph->fails_out[cls]++;
+        if (!ph->first_detail[cls])
+            ph->first_detail[cls] = pv_xstrndup((const char *)GRPC_SLICE_START_PTR(s->details),
+                                                GRPC_SLICE_LENGTH(s->details));
     }
+    ph->completed++;
     if (s->recv)
         grpc_byte_buffer_destroy(s->recv);
     grpc_byte_buffer_destroy(s->send);
@@ -348,24 +388,192 @@ static void finish_call(bench *b, slot *s, bool success, uint64_t t, bool in_win
     s->call = NULL;
 }
 
-/* Waits until the channel is connected. */
-static bool wait_ready(bench *b, int timeout_ms)
+/* Waits until channel ch is connected. */
+static bool wait_ready(bench *b, grpc_channel *ch, int timeout_ms)
 {
     gpr_timespec until =
         gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
-    grpc_connectivity_state st = grpc_channel_check_connectivity_state(b->ch, 1);
+    grpc_connectivity_state st = grpc_channel_check_connectivity_state(ch, 1);
     int tag;
     while (st != GRPC_CHANNEL_READY) {
-        grpc_channel_watch_connectivity_state(b->ch, st, until, b->cq, &tag);
+        grpc_channel_watch_connectivity_state(ch, st, until, b->cq, &tag);
         grpc_event ev;
         do
             ev = grpc_completion_queue_next(b->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
         while (ev.type != GRPC_OP_COMPLETE || ev.tag != &tag);
         if (!ev.success)
             return false; /* the deadline passed */
-        st = grpc_channel_check_connectivity_state(b->ch, 1);
+        st = grpc_channel_check_connectivity_state(ch, 1);
     }
     return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* memory samples                                                      */
+
+/* VmRSS and VmHWM of process pid in kB; false when it cannot be read. */
+static bool read_rss(long pid, long *rss_kb, long *hwm_kb)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[256];
+    *rss_kb = *hwm_kb = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            *rss_kb = strtol(line + 6, NULL, 10);
+        else if (strncmp(line, "VmHWM:", 6) == 0)
+            *hwm_kb = strtol(line + 6, NULL, 10);
+    }
+    fclose(f);
+    return *rss_kb >= 0 && *hwm_kb >= 0;
+}
+
+/* CPU seconds (user + system) used so far by process pid, or -1. */
+static double proc_cpu_s(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* Fields after the command name, which is in parentheses and may
+     * contain spaces: state is field 3, utime 14, stime 15. */
+    char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Print one {"rss_sample": ...} line for pid after `calls` calls. */
+static void rss_sample(long pid, uint64_t calls, uint64_t t_begin)
+{
+    long rss, hwm;
+    if (!read_rss(pid, &rss, &hwm)) {
+        fprintf(stderr, "bench_grpc: cannot read /proc/%ld/status\n", pid);
+        return;
+    }
+    printf("{\"rss_sample\":{\"calls\":%llu,\"t_s\":%.3f,\"vmrss_kb\":%ld,\"vmhwm_kb\":%ld}}\n",
+           (unsigned long long)calls,
+           (double)(now_ns() - t_begin) / 1e9,
+           rss,
+           hwm);
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ */
+/* phases                                                              */
+
+typedef struct phase_opts {
+    size_t conc;
+    double warmup_s, duration_s;
+    uint64_t calls;  /* > 0: exactly this many calls, all measured */
+    long server_pid; /* > 0: measure its CPU use, and with calls its memory */
+    uint64_t rss_every;
+} phase_opts;
+
+/* Free what a phase's figures own and reset them to empty. */
+static void phase_clear(phase *ph)
+{
+    for (int c = 0; c < N_CLASSES; c++)
+        free(ph->first_detail[c]);
+    for (size_t i = 0; i < ph->n_decisions; i++)
+        free(ph->decisions[i]);
+    free(ph->first_verdict);
+    free(ph->lat_ns);
+    memset(ph, 0, sizeof *ph);
+}
+
+/*
+ * Run one phase of method m on the bench's channel (see the top comment):
+ * a timed window after a warm-up, or exactly o->calls calls. Returns when
+ * every call of the phase has completed; the figures are in b->ph.
+ */
+static void run_phase(bench *b, method m, const phase_opts *o)
+{
+    phase_clear(&b->ph);
+    b->m = m;
+    phase *ph = &b->ph;
+    size_t n = o->conc;
+    if (o->calls && o->calls < n)
+        n = (size_t)o->calls;
+    slot *slots = pv_xcalloc(n, sizeof *slots);
+    for (size_t i = 0; i < n; i++)
+        slots[i].ch = b->chs[i % b->n_chs];
+    double cpu_begin = cpu_s();
+    double server_cpu_begin = o->server_pid > 0 ? proc_cpu_s(o->server_pid) : -1;
+    uint64_t t_begin = now_ns();
+    bool sample_rss = o->server_pid > 0 && o->calls;
+    uint64_t t0 = t_begin, t1 = UINT64_MAX;
+    if (!o->calls) {
+        t0 = t_begin + (uint64_t)(o->warmup_s * 1e9);
+        t1 = t0 + (uint64_t)(o->duration_s * 1e9);
+    }
+    if (sample_rss)
+        rss_sample(o->server_pid, 0, t_begin);
+    /* After the end the calls in flight get their deadline and a little
+     * more, then are cancelled; cancelled calls still complete. */
+    uint64_t t_cancel = UINT64_MAX;
+    bool ending = false, cancelled = false;
+    size_t in_flight = 0;
+    for (size_t i = 0; i < n; i++) {
+        start_call(b, &slots[i]);
+        in_flight++;
+    }
+    while (in_flight > 0) {
+        gpr_timespec wait =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(100, GPR_TIMESPAN));
+        grpc_event ev = grpc_completion_queue_next(b->cq, wait, NULL);
+        uint64_t t = now_ns();
+        if (ev.type == GRPC_OP_COMPLETE) {
+            slot *s = ev.tag;
+            in_flight--;
+            finish_call(b, s, ev.success, t, t >= t0 && t <= t1);
+            if (sample_rss && ph->completed % o->rss_every == 0)
+                rss_sample(o->server_pid, ph->completed, t_begin);
+            bool more = o->calls ? ph->started < o->calls : t < t1;
+            if (more) {
+                start_call(b, s);
+                in_flight++;
+            }
+        } else if (ev.type == GRPC_QUEUE_SHUTDOWN) {
+            fprintf(stderr, "bench_grpc: the completion queue shut down unexpectedly\n");
+            exit(2);
+        }
+        bool done_starting = o->calls ? ph->started >= o->calls : t >= t1;
+        if (done_starting && !ending) {
+            ending = true;
+            t_cancel = t + (uint64_t)b->timeout_ms * 1000000u + 2000000000u;
+        }
+        if (!cancelled && t > t_cancel) {
+            fprintf(stderr,
+                    "bench_grpc: %zu call(s) still in flight after the drain; cancelling\n",
+                    in_flight);
+            for (size_t i = 0; i < n; i++)
+                if (slots[i].call)
+                    grpc_call_cancel(slots[i].call, NULL);
+            cancelled = true;
+        }
+    }
+    uint64_t t_end = now_ns();
+    if (sample_rss && ph->completed % o->rss_every != 0)
+        rss_sample(o->server_pid, ph->completed, t_begin);
+    ph->window_s = o->calls ? (double)(t_end - t_begin) / 1e9 : (double)(t1 - t0) / 1e9;
+    /* The client's own CPU use (all its threads, gRPC's included) over the
+     * whole phase: on a small machine it competes with the server. */
+    double wall_s = (double)(t_end - t_begin) / 1e9;
+    ph->client_cpu_pct = 100.0 * (cpu_s() - cpu_begin) / wall_s;
+    double server_cpu_end = o->server_pid > 0 ? proc_cpu_s(o->server_pid) : -1;
+    ph->server_cpu_pct = server_cpu_begin >= 0 && server_cpu_end >= 0
+                             ? 100.0 * (server_cpu_end - server_cpu_begin) / wall_s
+                             : -1;
+    free(slots);
 }
 
 /* ------------------------------------------------------------------ */
@@ -405,16 +613,150 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/*
+ * Print the phase's figures: the human line(s), and with json one JSON
+ * line. Returns the number of calls that did not end OK.
+ */
+static uint64_t print_phase(bench *b, const char *addr, const phase_opts *o, int round,
+                            const char *plan_desc, bool json)
+{
+    phase *ph = &b->ph;
+    qsort(ph->lat_ns, ph->n_lat, sizeof(uint64_t), cmp_u64);
+    double sum = 0;
+    for (size_t i = 0; i < ph->n_lat; i++)
+        sum += (double)ph->lat_ns[i];
+    double mean_us = ph->n_lat ? sum / (double)ph->n_lat / 1000.0 : 0;
+    double max_us = ph->n_lat ? (double)ph->lat_ns[ph->n_lat - 1] / 1000.0 : 0;
+    double p50 = pct_us(ph->lat_ns, ph->n_lat, 50), p90 = pct_us(ph->lat_ns, ph->n_lat, 90),
+           p99 = pct_us(ph->lat_ns, ph->n_lat, 99), p999 = pct_us(ph->lat_ns, ph->n_lat, 99.9);
+    uint64_t err_in = 0, err_out = 0;
+    for (int c = 0; c < N_CLASSES; c++) {
+        err_in += ph->fails_in[c];
+        err_out += ph->fails_out[c];
+    }
+    double thr = ph->window_s > 0 ? (double)ph->n_lat / ph->window_s : 0;
+    const char *mname = b->m == M_VERIFY ? "verify" : "health";
+    size_t payload_bytes = b->m == M_VERIFY ? (size_t)GRPC_SLICE_LENGTH(b->verify_payloads[0])
+                                            : (size_t)GRPC_SLICE_LENGTH(b->health_payload);
+
+    printf("bench_grpc %s round=%d server=%s concurrency=%zu window=%.1fs warmup=%.1fs: ok=%zu "
+           "non_ok=%llu (+%llu outside the window) throughput=%.1f calls/s latency_us p50=%.0f "
+           "p90=%.0f p99=%.0f p99.9=%.0f max=%.0f mean=%.0f client_cpu=%.0f%%\n",
+           mname,
+           round,
+           addr,
+           o->conc,
+           ph->window_s,
+           o->calls ? 0.0 : o->warmup_s,
+           ph->n_lat,
+           (unsigned long long)err_in,
+           (unsigned long long)err_out,
+           thr,
+           p50,
+           p90,
+           p99,
+           p999,
+           max_us,
+           mean_us,
+           ph->client_cpu_pct);
+    for (int c = 0; c < N_CLASSES; c++)
+        if (ph->fails_in[c] || ph->fails_out[c])
+            printf("  non-OK %s: %llu in the window, %llu outside; first message: \"%s\"\n",
+                   class_name(c),
+                   (unsigned long long)ph->fails_in[c],
+                   (unsigned long long)ph->fails_out[c],
+                   ph->first_detail[c] ? ph->first_detail[c] : "");
+    if (b->m == M_VERIFY) {
+        printf("  plan: %s (%zu steps, %zu request bytes); first verdict: %s\n",
+               plan_desc,
+               b->verify_steps,
+               payload_bytes,
+               ph->first_verdict ? ph->first_verdict : "(none)");
+        /* With one plan, different decisions mean the server is not
+         * deterministic (or ran out of time on some calls). */
+        if (ph->n_decisions > 1 && b->n_verify_payloads == 1) {
+            printf("  note: the same plan got different decisions:");
+            for (size_t i = 0; i < ph->n_decisions; i++)
+                printf(" %s x %llu", ph->decisions[i], (unsigned long long)ph->decisions_n[i]);
+            printf("\n");
+        }
+    }
+    if (ph->n_lat < 1000)
+        printf("  note: %zu samples; p99.9 is the maximum or close to it\n", ph->n_lat);
+    if (json) {
+        printf("{\"method\":\"%s\",\"round\":%d,\"server\":", mname, round);
+        json_string(stdout, addr);
+        printf(",\"concurrency\":%zu,\"window_s\":%.3f,\"warmup_s\":%.3f,\"ok\":%zu,"
+               "\"non_ok\":%llu,\"non_ok_outside_window\":%llu,\"throughput_per_s\":%.1f,"
+               "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p99_9_us\":%.1f,"
+               "\"max_us\":%.1f,\"mean_us\":%.1f,\"channels\":%zu,\"client_cpu_pct\":%.0f,"
+               "\"server_cpu_pct\":%.0f,\"request_bytes\":%zu,\"plans\":%zu",
+               o->conc,
+               ph->window_s,
+               o->calls ? 0.0 : o->warmup_s,
+               ph->n_lat,
+               (unsigned long long)err_in,
+               (unsigned long long)err_out,
+               thr,
+               p50,
+               p90,
+               p99,
+               p999,
+               max_us,
+               mean_us,
+               b->n_chs,
+               ph->client_cpu_pct,
+               ph->server_cpu_pct,
+               payload_bytes,
+               b->m == M_VERIFY ? b->n_verify_payloads : (size_t)0);
+        printf(",\"non_ok_by_code\":{");
+        bool first = true;
+        for (int c = 0; c < N_CLASSES; c++)
+            if (ph->fails_in[c] || ph->fails_out[c]) {
+                printf("%s\"%s\":%llu",
+                       first ? "" : ",",
+                       class_name(c),
+                       (unsigned long long)(ph->fails_in[c] + ph->fails_out[c]));
+                first = false;
+            }
+        printf("}");
+        if (b->m == M_VERIFY) {
+            printf(",\"decisions_all_ok_calls\":{");
+            for (size_t i = 0; i < ph->n_decisions; i++) {
+                printf("%s", i ? "," : "");
+                json_string(stdout, ph->decisions[i]);
+                printf(":%llu", (unsigned long long)ph->decisions_n[i]);
+            }
+            printf("}");
+        }
+        printf("}\n");
+    }
+    fflush(stdout);
+    return err_in + err_out;
+}
+
+/* ------------------------------------------------------------------ */
+/* command line                                                        */
+
 static const char usage[] =
     "usage: bench_grpc --server ADDR [options]\n"
-    "  --method verify|health   Verify, or grpc.health.v1.Health/Check (default verify)\n"
+    "  --method M[,M...]        verify and/or health (grpc.health.v1.Health/Check), run\n"
+    "                           in this order on one connection (default verify)\n"
+    "  --rounds R               repeat the methods R times (default 1)\n"
     "  --concurrency N          calls in flight on the one connection (default 8)\n"
-    "  --duration-s S           measured seconds, after the warm-up (default 10)\n"
-    "  --warmup-s W             seconds not measured at the start (default 1)\n"
-    "  --plan FILE              the plan to verify (default: a built-in 10-step\n"
-    "                           support-refunds plan with 3 unknowns)\n"
+    "  --channels N             spread them over N channels, one connection each\n"
+    "                           (default 1)\n"
+    "  --duration-s S           measured seconds per phase, after the warm-up (default 10)\n"
+    "  --warmup-s W             seconds not measured at the start of a phase (default 1)\n"
+    "  --calls N                a phase is exactly N calls, all measured (no warm-up)\n"
+    "  --server-pid PID         the server's process (on this machine): its CPU use per\n"
+    "                           phase; with --calls also its VmRSS/VmHWM ...\n"
+    "  --rss-every K            ... every K completed calls (default: N / 20)\n"
+    "  --plan FILE              a plan to verify (default: a built-in 10-step\n"
+    "                           support-refunds plan with 3 unknowns); repeat to\n"
+    "                           send several plans in turn\n"
     "  --timeout-ms N           each call's deadline (default 10000)\n"
-    "  --json                   also print the results as one JSON line\n"
+    "  --json                   also print each phase's results as one JSON line\n"
     "  --print-plan             print the built-in plan (a plan file) and exit\n"
     "exit: 0 every call OK, 1 some call was not (reported), 2 bad options or no server\n";
 
@@ -428,12 +770,38 @@ static bool parse_num(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+/* Parse "verify,health,..." into methods (at most 8). */
+static bool parse_methods(const char *s, method *out, size_t *n)
+{
+    *n = 0;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (*n == 8)
+            return false;
+        if (len == 6 && strncmp(s, "verify", 6) == 0)
+            out[(*n)++] = M_VERIFY;
+        else if (len == 6 && strncmp(s, "health", 6) == 0)
+            out[(*n)++] = M_HEALTH;
+        else
+            return false;
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    return *n > 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *addr = NULL, *plan_file = NULL;
-    double conc = 8, duration_s = 10, warmup_s = 1, timeout_ms = 10000;
+    const char *addr = NULL;
+    const char **plan_files = NULL;
+    size_t n_plan_files = 0;
+    double conc = 8, duration_s = 10, warmup_s = 1, timeout_ms = 10000, rounds = 1, calls = 0,
+           server_pid = 0, rss_every = 0, channels = 1;
     bool json = false;
-    method m = M_VERIFY;
+    method methods[8] = {M_VERIFY};
+    size_t n_methods = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = true, takes = true;
@@ -450,17 +818,23 @@ int main(int argc, char **argv)
             ok = false;
         else if (strcmp(a, "--server") == 0)
             addr = v;
-        else if (strcmp(a, "--plan") == 0)
-            plan_file = v;
-        else if (strcmp(a, "--method") == 0) {
-            if (strcmp(v, "verify") == 0)
-                m = M_VERIFY;
-            else if (strcmp(v, "health") == 0)
-                m = M_HEALTH;
-            else
-                ok = false;
-        } else if (strcmp(a, "--concurrency") == 0)
+        else if (strcmp(a, "--plan") == 0) {
+            plan_files = pv_xrealloc(plan_files, (n_plan_files + 1) * sizeof(char *));
+            plan_files[n_plan_files++] = v;
+        } else if (strcmp(a, "--method") == 0)
+            ok = parse_methods(v, methods, &n_methods);
+        else if (strcmp(a, "--concurrency") == 0)
             ok = parse_num(v, 1, 10000, &conc) && conc == floor(conc);
+        else if (strcmp(a, "--channels") == 0)
+            ok = parse_num(v, 1, 64, &channels) && channels == floor(channels);
+        else if (strcmp(a, "--rounds") == 0)
+            ok = parse_num(v, 1, 1000, &rounds) && rounds == floor(rounds);
+        else if (strcmp(a, "--calls") == 0)
+            ok = parse_num(v, 1, 1e12, &calls) && calls == floor(calls);
+        else if (strcmp(a, "--server-pid") == 0)
+            ok = parse_num(v, 1, 1e9, &server_pid) && server_pid == floor(server_pid);
+        else if (strcmp(a, "--rss-every") == 0)
+            ok = parse_num(v, 1, 1e12, &rss_every) && rss_every == floor(rss_every);
         else if (strcmp(a, "--duration-s") == 0)
             ok = parse_num(v, 0.1, 86400, &duration_s);
         else if (strcmp(a, "--warmup-s") == 0)
@@ -483,204 +857,96 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    if (plan_file && m != M_VERIFY) {
+    bool any_verify = false;
+    for (size_t i = 0; i < n_methods; i++)
+        any_verify = any_verify || methods[i] == M_VERIFY;
+    if (n_plan_files && !any_verify) {
         fputs("bench_grpc: --plan goes with --method verify\n", stderr);
+        return 2;
+    }
+    if (rss_every > 0 && (calls == 0 || server_pid == 0)) {
+        fputs("bench_grpc: --rss-every goes with --calls and --server-pid\n", stderr);
         return 2;
     }
 
     bench b;
     memset(&b, 0, sizeof b);
-    b.m = m;
     b.timeout_ms = (int)timeout_ms;
-    size_t n_steps = 0;
-    if (m == M_VERIFY) {
-        if (verify_payload(plan_file, &b.payload, &n_steps) != PV_OK)
+    b.verify_path = grpc_slice_from_static_string("/planverify.v1.PlanVerifier/Verify");
+    b.health_path = grpc_slice_from_static_string("/grpc.health.v1.Health/Check");
+    b.health_payload = health_payload();
+    size_t n_payloads = n_plan_files ? n_plan_files : 1;
+    b.verify_payloads = pv_xcalloc(n_payloads, sizeof(grpc_slice));
+    for (size_t i = 0; i < n_payloads; i++) {
+        size_t steps = 0;
+        if (verify_payload(n_plan_files ? plan_files[i] : NULL, &b.verify_payloads[i], &steps) !=
+            PV_OK)
             return 2;
-        b.method_path = grpc_slice_from_static_string("/planverify.v1.PlanVerifier/Verify");
-    } else {
-        b.payload = health_payload();
-        b.method_path = grpc_slice_from_static_string("/grpc.health.v1.Health/Check");
+        if (i == 0)
+            b.verify_steps = steps;
     }
+    b.n_verify_payloads = n_payloads;
+    char plan_desc[256];
+    if (n_plan_files == 0)
+        snprintf(plan_desc, sizeof plan_desc, "built-in support-refunds plan");
+    else if (n_plan_files == 1)
+        snprintf(plan_desc, sizeof plan_desc, "%s", plan_files[0]);
+    else
+        snprintf(plan_desc,
+                 sizeof plan_desc,
+                 "%zu plans in turn, first %s",
+                 n_plan_files,
+                 plan_files[0]);
 
     grpc_init();
-    grpc_arg args[1];
+    /* No transparent retries; each channel its own subchannel pool, so
+     * that channels do not share one connection. */
+    grpc_arg args[2];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_ENABLE_RETRIES;
     args[0].value.integer = 0;
-    grpc_channel_args chargs = {1, args};
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL;
+    args[1].value.integer = 1;
+    grpc_channel_args chargs = {2, args};
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    b.ch = grpc_channel_create(addr, creds, &chargs);
-    grpc_channel_credentials_release(creds);
+    b.n_chs = (size_t)channels;
+    b.chs = pv_xcalloc(b.n_chs, sizeof(grpc_channel *));
     b.cq = grpc_completion_queue_create_for_next(NULL);
-    if (!wait_ready(&b, 5000)) {
-        fprintf(stderr, "bench_grpc: cannot connect to %s within 5 s\n", addr);
-        return 2;
-    }
-
-    size_t n = (size_t)conc;
-    slot *slots = pv_xcalloc(n, sizeof *slots);
-    double cpu_begin = cpu_s();
-    uint64_t t_begin = now_ns();
-    uint64_t t0 = t_begin + (uint64_t)(warmup_s * 1e9);
-    uint64_t t1 = t0 + (uint64_t)(duration_s * 1e9);
-    /* After t1 the calls in flight get their deadline and a little more,
-     * then are cancelled; cancelled calls still complete. */
-    uint64_t t_cancel = t1 + (uint64_t)(timeout_ms * 1e6) + 2000000000u;
-    bool cancelled = false;
-    size_t in_flight = 0;
-    for (size_t i = 0; i < n; i++) {
-        start_call(&b, &slots[i]);
-        in_flight++;
-    }
-    while (in_flight > 0) {
-        gpr_timespec wait =
-            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(100, GPR_TIMESPAN));
-        grpc_event ev = grpc_completion_queue_next(b.cq, wait, NULL);
-        uint64_t t = now_ns();
-        if (ev.type == GRPC_OP_COMPLETE) {
-            slot *s = ev.tag;
-            in_flight--;
-            finish_call(&b, s, ev.success, t, t >= t0 && t <= t1);
-            if (t < t1) {
-                start_call(&b, s);
-                in_flight++;
-            }
-        } else if (ev.type == GRPC_QUEUE_SHUTDOWN) {
-            fprintf(stderr, "bench_grpc: the completion queue shut down unexpectedly\n");
+    for (size_t i = 0; i < b.n_chs; i++) {
+        b.chs[i] = grpc_channel_create(addr, creds, &chargs);
+        if (!wait_ready(&b, b.chs[i], 5000)) {
+            fprintf(stderr, "bench_grpc: cannot connect to %s within 5 s\n", addr);
             return 2;
         }
-        if (!cancelled && t > t_cancel) {
-            fprintf(stderr,
-                    "bench_grpc: %zu call(s) still in flight after the drain; cancelling\n",
-                    in_flight);
-            for (size_t i = 0; i < n; i++)
-                if (slots[i].call)
-                    grpc_call_cancel(slots[i].call, NULL);
-            cancelled = true;
-        }
     }
-    double window_s = (double)(t1 - t0) / 1e9;
-    /* The client's own CPU use (all its threads, gRPC's included) over the
-     * whole run: on a small machine it competes with the server. */
-    double client_cpu_pct = 100.0 * (cpu_s() - cpu_begin) / ((double)(now_ns() - t_begin) / 1e9);
+    grpc_channel_credentials_release(creds);
 
-    /* ---- results ---- */
-    qsort(b.lat_ns, b.n_lat, sizeof(uint64_t), cmp_u64);
-    double sum = 0;
-    for (size_t i = 0; i < b.n_lat; i++)
-        sum += (double)b.lat_ns[i];
-    double mean_us = b.n_lat ? sum / (double)b.n_lat / 1000.0 : 0;
-    double max_us = b.n_lat ? (double)b.lat_ns[b.n_lat - 1] / 1000.0 : 0;
-    double p50 = pct_us(b.lat_ns, b.n_lat, 50), p90 = pct_us(b.lat_ns, b.n_lat, 90),
-           p99 = pct_us(b.lat_ns, b.n_lat, 99), p999 = pct_us(b.lat_ns, b.n_lat, 99.9);
-    uint64_t err_in = 0, err_out = 0;
-    for (int c = 0; c < N_CLASSES; c++) {
-        err_in += b.fails_in[c];
-        err_out += b.fails_out[c];
-    }
-    double thr = (double)b.n_lat / window_s;
-    const char *mname = m == M_VERIFY ? "verify" : "health";
-
-    printf("bench_grpc %s server=%s concurrency=%zu window=%.1fs warmup=%.1fs: ok=%zu "
-           "non_ok=%llu (+%llu outside the window) throughput=%.1f calls/s latency_us p50=%.0f "
-           "p90=%.0f p99=%.0f p99.9=%.0f max=%.0f mean=%.0f client_cpu=%.0f%%\n",
-           mname,
-           addr,
-           n,
-           window_s,
-           warmup_s,
-           b.n_lat,
-           (unsigned long long)err_in,
-           (unsigned long long)err_out,
-           thr,
-           p50,
-           p90,
-           p99,
-           p999,
-           max_us,
-           mean_us,
-           client_cpu_pct);
-    for (int c = 0; c < N_CLASSES; c++)
-        if (b.fails_in[c] || b.fails_out[c])
-            printf("  non-OK %s: %llu in the window, %llu outside; first message: \"%s\"\n",
-                   class_name(c),
-                   (unsigned long long)b.fails_in[c],
-                   (unsigned long long)b.fails_out[c],
-                   b.first_detail[c] ? b.first_detail[c] : "");
-    if (m == M_VERIFY) {
-        printf("  plan: %s (%zu steps, %zu request bytes); first verdict: %s\n",
-               plan_file ? plan_file : "built-in support-refunds plan",
-               n_steps,
-               (size_t)GRPC_SLICE_LENGTH(b.payload),
-               b.first_verdict ? b.first_verdict : "(none)");
-        if (b.n_decisions > 1) {
-            printf("  note: the same plan got different decisions:");
-            for (size_t i = 0; i < b.n_decisions; i++)
-                printf(" %s x %llu", b.decisions[i], (unsigned long long)b.decisions_n[i]);
-            printf("\n");
+    phase_opts o = {
+        (size_t)conc, warmup_s, duration_s, (uint64_t)calls, (long)server_pid, (uint64_t)rss_every};
+    if (!o.rss_every)
+        o.rss_every = o.calls >= 20 ? o.calls / 20 : 1;
+    uint64_t non_ok = 0;
+    for (int r = 0; r < (int)rounds; r++)
+        for (size_t k = 0; k < n_methods; k++) {
+            run_phase(&b, methods[k], &o);
+            non_ok += print_phase(&b, addr, &o, r, plan_desc, json);
         }
-    }
-    if (b.n_lat < 1000)
-        printf("  note: %zu samples; p99.9 is the maximum or close to it\n", b.n_lat);
-    if (json) {
-        printf("{\"method\":\"%s\",\"server\":", mname);
-        json_string(stdout, addr);
-        printf(",\"concurrency\":%zu,\"window_s\":%.3f,\"warmup_s\":%.3f,\"ok\":%zu,"
-               "\"non_ok\":%llu,\"non_ok_outside_window\":%llu,\"throughput_per_s\":%.1f,"
-               "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p99_9_us\":%.1f,"
-               "\"max_us\":%.1f,\"mean_us\":%.1f,\"client_cpu_pct\":%.0f,\"request_bytes\":%zu",
-               n,
-               window_s,
-               warmup_s,
-               b.n_lat,
-               (unsigned long long)err_in,
-               (unsigned long long)err_out,
-               thr,
-               p50,
-               p90,
-               p99,
-               p999,
-               max_us,
-               mean_us,
-               client_cpu_pct,
-               (size_t)GRPC_SLICE_LENGTH(b.payload));
-        printf(",\"non_ok_by_code\":{");
-        bool first = true;
-        for (int c = 0; c < N_CLASSES; c++)
-            if (b.fails_in[c] || b.fails_out[c]) {
-                printf("%s\"%s\":%llu",
-                       first ? "" : ",",
-                       class_name(c),
-                       (unsigned long long)(b.fails_in[c] + b.fails_out[c]));
-                first = false;
-            }
-        printf("}");
-        if (m == M_VERIFY) {
-            printf(",\"decisions_all_ok_calls\":{");
-            for (size_t i = 0; i < b.n_decisions; i++) {
-                printf("%s", i ? "," : "");
-                json_string(stdout, b.decisions[i]);
-                printf(":%llu", (unsigned long long)b.decisions_n[i]);
-            }
-            printf("}");
-        }
-        printf("}\n");
-    }
 
     grpc_completion_queue_shutdown(b.cq);
     while (grpc_completion_queue_next(b.cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
            GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(b.cq);
-    grpc_channel_destroy(b.ch);
-    grpc_slice_unref(b.payload);
+    for (size_t i = 0; i < b.n_chs; i++)
+        grpc_channel_destroy(b.chs[i]);
+    free(b.chs);
+    for (size_t i = 0; i < b.n_verify_payloads; i++)
+        grpc_slice_unref(b.verify_payloads[i]);
+    free(b.verify_payloads);
+    grpc_slice_unref(b.health_payload);
     grpc_shutdown();
-    for (int c = 0; c < N_CLASSES; c++)
-        free(b.first_detail[c]);
-    for (size_t i = 0; i < b.n_decisions; i++)
-        free(b.decisions[i]);
-    free(b.first_verdict);
-    free(b.lat_ns);
-    free(slots);
-    return err_in + err_out ? 1 : 0;
+    phase_clear(&b.ph);
+    free(plan_files);
+    return non_ok ? 1 : 0;
 }

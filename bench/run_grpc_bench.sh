@@ -3,38 +3,58 @@
 #
 #   bench/run_grpc_bench.sh [BUILD_DIR]        (default ./build)
 #
-# Builds nothing: BUILD_DIR must hold planverify and bench_grpc. For 1 and 2
-# server worker threads it starts `planverify serve --listen 127.0.0.1:0`,
-# runs bench_grpc against it for Health/Check and for Verify of the built-in
-# 10-step support-refunds plan (3 unknowns) at 1, 4, 16 and 64 calls in
-# flight, each on one channel (one connection), stops the server with
-# SIGTERM, and prints a Markdown table, also written to
-# bench/results/grpc-latest.md.
+# Builds nothing: BUILD_DIR must hold planverify and bench_grpc. For each
+# server thread count (1 and 2) it starts `planverify serve --listen
+# 127.0.0.1:0 --threads T`, and for each number of calls in flight (1, 4, 16,
+# 64) runs one bench_grpc on one channel (one connection) that alternates
+# Health/Check and Verify phases (health, verify, health, verify, ...:
+# ROUNDS of each), so that Verify is compared with the floor of an empty
+# call on the same server and connection in the same run. Verify sends the
+# built-in 10-step support-refunds plan with 3 unknowns (PLAN to change).
+# Then, per thread count, Verify alone with CONNS_CONC calls in flight spread
+# over CONNS connections (whether the server spreads one connection's calls
+# over its workers, or only different connections'). The server is stopped
+# with SIGTERM after its rows.
+#
+# Figures per row are medians over the rounds (bench/report.py grpc-md);
+# V/H p50 is the median over rounds of Verify p50 / Health p50 of the same
+# round; 2T/1T is calls/s at 2 threads over calls/s at 1, round by round.
+# The table goes to OUT_MD (default bench/results/grpc-latest.md) and
+# stdout; with RAW_DIR set, the raw JSON lines stay there as
+# grpc-tT-cC.jsonl with grpc-meta.json (bench/run_bench.sh reads them).
 #
 # Environment:
-#   DURATION   measured seconds per row (default 5)
-#   WARMUP     warm-up seconds per row, not measured (default 1)
-#   SPECS_DIR  the specs the server loads (default: a temporary directory
-#              holding only specs/support-refunds.yaml)
+#   DURATION     measured seconds per phase (default 2)
+#   WARMUP       warm-up seconds per phase, not measured (default 0.5)
+#   ROUNDS       health/verify rounds per row (default 3)
+#   THREADS      server thread counts (default "1 2")
+#   CONCURRENCY  calls in flight (default "1 4 16 64")
+#   CONNS        connections for the extra Verify rows (default 2; 1: none)
+#   CONNS_CONC   calls in flight for those rows (default 16)
+#   SPECS_DIR    the specs the server loads (default: the bundled specs/)
+#   PLAN         a plan file to verify instead of the built-in plan
+#   RAW_DIR, OUT_MD  see above
 #
 # Traffic goes to 127.0.0.1 only. Every run is bounded by `timeout`; with
-# the defaults the whole script takes about 2 minutes.
+# the defaults the whole script takes about 2.5 minutes.
 # Exit: 0 when every call of every row was OK, 1 when some row had non-OK
 # calls or failed (the table is still written), 2 for a setup problem.
 set -euo pipefail
 
 BUILD_DIR=${1:-./build}
-DURATION=${DURATION:-5}
-WARMUP=${WARMUP:-1}
-THREADS=(1 2)
-CONCURRENCY=(1 4 16 64)
-METHODS=(health verify)
+DURATION=${DURATION:-2}
+WARMUP=${WARMUP:-0.5}
+ROUNDS=${ROUNDS:-3}
+read -r -a THREADS <<<"${THREADS:-1 2}"
+read -r -a CONCURRENCY <<<"${CONCURRENCY:-1 4 16 64}"
+CONNS=${CONNS:-2}
+CONNS_CONC=${CONNS_CONC:-16}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PV="$BUILD_DIR/planverify"
 BENCH="$BUILD_DIR/bench_grpc"
-OUT_DIR="$REPO/bench/results"
-OUT="$OUT_DIR/grpc-latest.md"
+OUT_MD=${OUT_MD:-$REPO/bench/results/grpc-latest.md}
+SPECS=${SPECS_DIR:-$REPO/specs}
 
 die() {
     echo "run_grpc_bench.sh: $*" >&2
@@ -46,6 +66,10 @@ for exe in "$PV" "$BENCH"; do
 done
 [[ $DURATION =~ ^[0-9]+([.][0-9]+)?$ ]] || die "DURATION must be a number of seconds"
 [[ $WARMUP =~ ^[0-9]+([.][0-9]+)?$ ]] || die "WARMUP must be a number of seconds"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive whole number"
+[[ $CONNS =~ ^[1-9][0-9]*$ && $CONNS_CONC =~ ^[1-9][0-9]*$ ]] ||
+    die "CONNS and CONNS_CONC must be positive whole numbers"
+[[ -z ${PLAN:-} || -f $PLAN ]] || die "PLAN: no file $PLAN"
 
 tmp=$(mktemp -d)
 server_pid=""
@@ -58,29 +82,18 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+raw=${RAW_DIR:-$tmp/raw}
+mkdir -p "$raw"
 
-if [[ -n ${SPECS_DIR:-} ]]; then
-    specs=$SPECS_DIR
-else
-    specs="$tmp/specs"
-    mkdir "$specs"
-    cp "$REPO/specs/support-refunds.yaml" "$specs/"
-fi
-
-# Whole seconds for `timeout`: warm-up, measurement, the drain (a call's
-# 10 s deadline and 2 s more) and the 5 s connect wait, rounded up.
-run_limit=$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { printf "%d", d + w + 20 }')
-clk_tck=$(getconf CLK_TCK)
-
-# CPU seconds (user + system) used so far by a process.
-cpu_of() {
-    awk -v t="$clk_tck" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / t }' "/proc/$1/stat"
-}
+# Whole seconds for `timeout`: both methods' rounds, each phase's drain (a
+# call's 10 s deadline and 2 s more at worst) and the 5 s connect wait.
+run_limit=$(awk -v d="$DURATION" -v w="$WARMUP" -v r="$ROUNDS" \
+    'BEGIN { printf "%d", 2 * r * (d + w + 3) + 20 }')
 
 port=""
 start_server() {
     local threads=$1 log="$tmp/server-$1.log"
-    "$PV" serve --listen 127.0.0.1:0 --threads "$threads" --specs "$specs" 2>"$log" &
+    "$PV" serve --listen 127.0.0.1:0 --threads "$threads" --specs "$SPECS" 2>"$log" &
     server_pid=$!
     port=""
     for _ in $(seq 100); do
@@ -94,6 +107,7 @@ start_server() {
 }
 
 server_exit=()
+notes=()
 stop_server() {
     local threads=$1 rc=0
     kill -TERM "$server_pid"
@@ -115,141 +129,97 @@ stop_server() {
     server_pid=""
 }
 
-# JSON field of bench_grpc's flat output line: field FILE NAME
-field() {
-    sed -n "s/^{.*\"$2\":\([^,}]*\).*/\1/p" "$1" | head -n 1
+# A JSON string literal for s (quotes, backslashes and control characters
+# escaped).
+json_str() {
+    python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"
 }
 
-declare -A P50 P90 P99 P999 THR NONOK CONNS SCPU CCPU
-notes=()
 failed=0
+conns=()
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+plan_args=()
+[[ -n ${PLAN:-} ]] && plan_args=(--plan "$PLAN")
 
 for t in "${THREADS[@]}"; do
     start_server "$t"
     echo "server: $t thread(s) on 127.0.0.1:$port" >&2
     for c in "${CONCURRENCY[@]}"; do
-        for m in "${METHODS[@]}"; do
-            key="$t,$m,$c"
-            out="$tmp/run-$t-$m-$c.txt"
-            cpu0=$(cpu_of "$server_pid")
-            wall0=$(date +%s.%N)
-            rc=0
-            timeout "$run_limit" "$BENCH" --server "127.0.0.1:$port" --method "$m" \
-                --concurrency "$c" --duration-s "$DURATION" --warmup-s "$WARMUP" --json \
-                >"$out" 2>"$out.err" &
-            bench_pid=$!
-            # Connections to the server, counted mid-run from the client side.
-            sleep "$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { print w + d / 2 }')"
-            CONNS[$key]=$(ss -Htn state established "( dport = :$port )" 2>/dev/null | wc -l) ||
-                CONNS[$key]="n/a"
-            wait "$bench_pid" || rc=$?
-            cpu1=$(cpu_of "$server_pid")
-            wall1=$(date +%s.%N)
-            SCPU[$key]=$(awk -v a="$cpu0" -v b="$cpu1" -v s="$wall0" -v e="$wall1" \
-                'BEGIN { printf "%.0f", 100 * (b - a) / (e - s) }')
-            sed 's/^/    /' "$out" "$out.err" | grep -v '^    {' >&2 || true
-            if ! grep -q '^{' "$out"; then
-                failed=1
-                notes+=("threads=$t $m c=$c: bench_grpc failed (exit $rc): $(head -c 300 "$out.err")")
-                P50[$key]="FAILED"
-                continue
-            fi
-            P50[$key]=$(field "$out" p50_us)
-            P90[$key]=$(field "$out" p90_us)
-            P99[$key]=$(field "$out" p99_us)
-            P999[$key]=$(field "$out" p99_9_us)
-            THR[$key]=$(field "$out" throughput_per_s)
-            CCPU[$key]=$(field "$out" client_cpu_pct)
-            n_in=$(field "$out" non_ok)
-            n_out=$(field "$out" non_ok_outside_window)
-            NONOK[$key]=$n_in
-            [[ $n_out == 0 ]] || NONOK[$key]="$n_in (+$n_out)"
-            if [[ $rc != 0 ]]; then
-                failed=1
-            fi
-            # Anything bench_grpc flagged: non-OK codes, changing verdicts.
-            while IFS= read -r line; do
-                notes+=("threads=$t $m c=$c:${line#  }")
-            done < <(grep -E '^  (non-OK|note: the same plan)' "$out" || true)
-            if [[ $m == verify && -z ${verdict:-} ]]; then
-                verdict=$(sed -n 's/^  plan: .*first verdict: //p' "$out")
-            fi
-        done
+        out="$tmp/run-$t-$c.txt"
+        rc=0
+        timeout "$run_limit" "$BENCH" --server "127.0.0.1:$port" --method health,verify \
+            --rounds "$ROUNDS" --concurrency "$c" --duration-s "$DURATION" \
+            --warmup-s "$WARMUP" --server-pid "$server_pid" "${plan_args[@]}" --json \
+            >"$out" 2>"$out.err" &
+        bench_pid=$!
+        # Connections to the server, counted from the client side during the
+        # first Verify phase.
+        sleep "$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { print 1.5 * (w + d) }')"
+        n_conn=$(ss -Htn state established "( dport = :$port )" 2>/dev/null | wc -l) || n_conn=-1
+        conns+=("\"$t,$c\": $n_conn")
+        wait "$bench_pid" || rc=$?
+        grep -v '^{' "$out" "$out.err" | sed 's/^[^:]*:/    /' >&2 || true
+        grep '^{' "$out" >"$raw/grpc-t$t-c$c.jsonl" || true
+        if [[ $rc != 0 ]]; then
+            failed=1
+            notes+=("threads=$t c=$c: bench_grpc exit $rc: $(head -c 300 "$out.err" | tr '\n' ' ')")
+        fi
+        # Anything bench_grpc flagged: non-OK codes, changing verdicts.
+        while IFS= read -r line; do
+            notes+=("threads=$t c=$c:${line#  }")
+        done < <(grep -E '^  (non-OK|note: the same plan)' "$out" || true)
+        if [[ -z ${verdict:-} ]]; then
+            verdict=$(sed -n 's/^  plan: .*first verdict: //p' "$out" | head -n 1)
+        fi
     done
+    if ((CONNS > 1)); then
+        # Verify alone over CONNS connections, for whether the server spreads
+        # one connection's calls over its workers or only different
+        # connections'.
+        out="$tmp/run-$t-$CONNS_CONC-n$CONNS.txt"
+        rc=0
+        timeout "$run_limit" "$BENCH" --server "127.0.0.1:$port" --method verify \
+            --rounds "$ROUNDS" --concurrency "$CONNS_CONC" --channels "$CONNS" \
+            --duration-s "$DURATION" --warmup-s "$WARMUP" --server-pid "$server_pid" \
+            "${plan_args[@]}" --json >"$out" 2>"$out.err" || rc=$?
+        grep -v '^{' "$out" "$out.err" | sed 's/^[^:]*:/    /' >&2 || true
+        grep '^{' "$out" >"$raw/grpc-t$t-c$CONNS_CONC-n$CONNS.jsonl" || true
+        if [[ $rc != 0 ]]; then
+            failed=1
+            notes+=("threads=$t c=$CONNS_CONC over $CONNS connections: bench_grpc exit $rc")
+        fi
+    fi
     stop_server "$t"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN {
-        if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "n/a" }'
-}
-num() {
-    awk -v a="$1" 'BEGIN { if (a ~ /^[0-9.]+$/) printf "%.0f", a; else printf "%s", a }'
-}
-
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-grpc_version=$(pkg-config --modversion grpc 2>/dev/null || echo unknown)
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
-
 {
-    echo "# planverify gRPC benchmark"
-    echo
-    echo "- started $started; host $(uname -srm), $(nproc) cores (${cpu_model:-unknown CPU})"
-    echo "- gRPC core $grpc_version; build type ${build_type:-unknown}"
-    echo "- command: \`DURATION=$DURATION WARMUP=$WARMUP bench/run_grpc_bench.sh $BUILD_DIR\`"
-    echo "- server: \`planverify serve --listen 127.0.0.1:0 --threads T --specs DIR\`" \
-        "(DIR: ${SPECS_DIR:-only specs/support-refunds.yaml})"
-    echo "- client: bench_grpc, one channel and one completion queue, closed loop with" \
-        "\`conc\` calls in flight; ${WARMUP} s warm-up, then ${DURATION} s measured per row"
-    echo "- Verify plan: \`bench_grpc --print-plan\` (10 steps, 3 unknowns); verdict:" \
-        "${verdict:-none received}"
-    echo "- load average (1/5/15 min) before: $load_before; after: $load_after." \
-        "Client and server share the machine, and other work may be running on it."
-    echo
-    echo "Latencies in microseconds over the OK calls of the measured window." \
-        "non-OK: calls in the window that did not end OK (+ during warm-up/drain)." \
-        "conns: established TCP connections to the server, mid-run." \
-        "CPU %: 100 = one core busy (server: over the row; client: its whole run)." \
-        "V/H p50: Verify p50 / Health p50 of the same server and concurrency." \
-        "2T/1T: calls/s at 2 server threads / at 1."
-    echo
-    echo "| threads | method | conc | p50 | p90 | p99 | p99.9 | calls/s | non-OK | conns | server CPU % | client CPU % | V/H p50 | 2T/1T calls/s |"
-    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for t in "${THREADS[@]}"; do
-        for m in "${METHODS[@]}"; do
-            for c in "${CONCURRENCY[@]}"; do
-                key="$t,$m,$c"
-                vh="–"
-                [[ $m == verify ]] && vh=$(ratio "${P50[$t,verify,$c]}" "${P50[$t,health,$c]}")
-                sc="–"
-                [[ $t != 1 ]] && sc=$(ratio "${THR[$key]:-}" "${THR[1,$m,$c]:-}")
-                if [[ ${P50[$key]} == FAILED ]]; then
-                    echo "| $t | $m | $c | FAILED | | | | | | ${CONNS[$key]} | ${SCPU[$key]} | | | |"
-                    continue
-                fi
-                echo "| $t | $m | $c | $(num "${P50[$key]}") | $(num "${P90[$key]}")" \
-                    "| $(num "${P99[$key]}") | $(num "${P999[$key]}") | $(num "${THR[$key]}")" \
-                    "| ${NONOK[$key]} | ${CONNS[$key]} | ${SCPU[$key]} | ${CCPU[$key]}" \
-                    "| $vh | $sc |"
-            done
-        done
+    echo "{"
+    echo "  \"started\": \"$started\","
+    echo "  \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"rounds\": $ROUNDS,"
+    echo "  \"threads\": [$(IFS=,; echo "${THREADS[*]}")],"
+    echo "  \"concurrency\": [$(IFS=,; echo "${CONCURRENCY[*]}")],"
+    echo "  \"conns\": $CONNS, \"conns_concurrency\": $CONNS_CONC,"
+    echo "  \"specs\": $(json_str "$SPECS"),"
+    echo "  \"plan\": $(json_str "${PLAN:-built-in 10-step support-refunds plan, 3 unknowns}"),"
+    echo "  \"verdict\": $(json_str "${verdict:-none received}"),"
+    echo "  \"load_before\": \"$load_before\", \"load_after\": \"$load_after\","
+    echo "  \"connections\": {$(IFS=,; echo "${conns[*]}")},"
+    echo "  \"server_exit\": $(json_str "$(printf '%s; ' "${server_exit[@]}" | sed 's/; $//')"),"
+    printf '  "notes": ['
+    sep=""
+    for n in "${notes[@]}"; do
+        printf '%s%s' "$sep" "$(json_str "$n")"
+        sep=", "
     done
-    echo
-    echo "Server stops (SIGTERM): $(printf '%s; ' "${server_exit[@]}" | sed 's/; $//')"
-    if ((${#notes[@]})); then
-        echo
-        echo "Notes from the runs:"
-        echo
-        for n in "${notes[@]}"; do
-            echo "- $n"
-        done
-    fi
-} >"$tmp/table.md"
+    echo "],"
+    echo "  \"failed\": $failed"
+    echo "}"
+} >"$raw/grpc-meta.json"
 
-mkdir -p "$OUT_DIR"
-cp "$tmp/table.md" "$OUT"
+python3 "$REPO/bench/report.py" grpc-md "$raw" >"$tmp/table.md"
+mkdir -p "$(dirname "$OUT_MD")"
+cp "$tmp/table.md" "$OUT_MD"
 cat "$tmp/table.md"
 exit "$failed"

@@ -28,6 +28,7 @@ packages=(
     clang
     clang-format
     openssl
+    valgrind
 )
 
 missing=()
