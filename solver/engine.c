@@ -71,6 +71,7 @@ typedef struct enc {
     unknown *unknowns;
     size_t n_unknowns, cap_unknowns;
     struct timespec deadline;
+    unsigned budget_ms; /* the verification's solver budget */
     bool solver_failed; /* an unknown answer or a Z3 error: stop checking */
     /* Gather every check's question instead of asking it (see
      * run_all_checks). */
@@ -466,9 +467,15 @@ static Z3_lbool solve_capped(enc *E, long cap_ms)
     if (cap_ms > 0 && cap_ms < left)
         left = cap_ms;
     unsigned want = (unsigned)left;
-    /* Setting parameters costs a little; do it when the budget changes
-     * noticeably rather than on every query. */
-    if (want < *E->timeout_cache || want > *E->timeout_cache + 50) {
+    /* Setting the parameter costs as much as pushing a scope (15% of the
+     * instructions of a typical verification when done before every
+     * query), and the budget left shrinks a little before every query. So
+     * the bound set earlier stays while it exceeds what is left by no more
+     * than a twentieth of the budget (at least 5 ms): a query may overrun
+     * the deadline by that much at most. */
+    unsigned slack = E->budget_ms / 20 > 5 ? E->budget_ms / 20 : 5;
+    unsigned cached = *E->timeout_cache;
+    if (cached == 0 || want > cached + 50 || cached > want + slack) {
         Z3_params p = Z3_mk_params(E->c);
         Z3_params_inc_ref(E->c, p);
         Z3_params_set_uint(E->c, p, eng->timeout_sym, want);
@@ -1258,6 +1265,7 @@ static void enc_init(enc *E, pv_engine *eng, Z3_solver s, unsigned *timeout_cach
         eng->budget_override ? eng->budget_override : (unsigned)spec->solver_timeout_ms;
     if (opts->timeout_ms && opts->timeout_ms < budget)
         budget = opts->timeout_ms;
+    E->budget_ms = budget;
     clock_gettime(CLOCK_MONOTONIC, &E->deadline);
     E->deadline.tv_sec += budget / 1000;
     E->deadline.tv_nsec += (long)(budget % 1000) * 1000000L;
