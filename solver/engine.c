@@ -1109,20 +1109,31 @@ static bool check_call(enc *E, pv_verdict *v, size_t i)
     return true;
 }
 
+/* Free per-step term arrays of n steps: state[0..n], args and res[0..n). */
+static void free_step_terms(Z3_ast **state, Z3_ast **args, Z3_ast **res, size_t n)
+{
+    for (size_t i = 0; state && i <= n; i++)
+        free(state[i]);
+    for (size_t i = 0; i < n; i++) {
+        free(args[i]);
+        free(res[i]);
+    }
+    free(state);
+    free(args);
+    free(res);
+}
+
+static void free_unknowns(unknown *u, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(u[i].key);
+    free(u);
+}
+
 static void free_encoding(enc *E)
 {
-    for (size_t i = 0; i <= E->analysed; i++)
-        free(E->state[i]);
-    for (size_t i = 0; i < E->analysed; i++) {
-        free(E->args[i]);
-        free(E->res[i]);
-    }
-    free(E->state);
-    free(E->args);
-    free(E->res);
-    for (size_t i = 0; i < E->n_unknowns; i++)
-        free(E->unknowns[i].key);
-    free(E->unknowns);
+    free_step_terms(E->state, E->args, E->res, E->analysed);
+    free_unknowns(E->unknowns, E->n_unknowns);
     free(E->fail_reason);
     for (size_t i = 0; i < E->n_queries; i++)
         free(E->queries[i].prefix);
@@ -1429,21 +1440,10 @@ static void session_reset(pv_engine_session *es)
     if (es->solver && es->generation == es->eng->generation)
         Z3_solver_dec_ref(es->eng->ctx, es->solver);
     es->solver = NULL;
-    if (es->state)
-        for (size_t i = 0; i <= es->k; i++)
-            free(es->state[i]);
-    for (size_t i = 0; i < es->k; i++) {
-        free(es->args[i]);
-        free(es->res[i]);
-    }
-    free(es->state);
-    free(es->args);
-    free(es->res);
+    free_step_terms(es->state, es->args, es->res, es->k);
     es->state = NULL;
     es->args = es->res = NULL;
-    for (size_t i = 0; i < es->n_unknowns; i++)
-        free(es->unknowns[i].key);
-    free(es->unknowns);
+    free_unknowns(es->unknowns, es->n_unknowns);
     es->unknowns = NULL;
     es->n_unknowns = 0;
     es->k = 0;
@@ -1524,9 +1524,7 @@ int pv_engine_verify_session(pv_engine_session *es, const pv_spec *spec, const p
     /* The prefix's unknowns (the initial state's and those of the steps in
      * it) come first in E.unknowns; the session keeps a copy for the next
      * message's witnesses. */
-    for (size_t u = 0; u < es->n_unknowns; u++)
-        free(es->unknowns[u].key);
-    free(es->unknowns);
+    free_unknowns(es->unknowns, es->n_unknowns);
     es->unknowns = pv_xcalloc(E.n_unknowns + 1, sizeof(unknown));
     es->n_unknowns = 0;
     for (size_t u = 0; u < E.n_unknowns && E.unknowns[u].step < (int)es->k; u++) {
