@@ -40,11 +40,16 @@ struct pv_engine {
     unsigned uses;            /* verifications since the context was created */
     unsigned generation;      /* bumped whenever the context is replaced */
     unsigned budget_override; /* PLANVERIFY_SOLVER_TIMEOUT_MS, or 0 */
+    /* The watchdog: a thread that interrupts the context at the armed
+     * deadline (and every millisecond after it until disarmed), instead of
+     * Z3's timeout parameter, whose timer costs a thread wake-up per query. */
+    pthread_t watchdog;
+    pthread_cond_t wake;
+    bool armed, quit;
+    struct timespec alarm; /* CLOCK_MONOTONIC */
     Z3_context ctx;
     Z3_solver solver;
     Z3_sort int_sort, bool_sort, str_sort;
-    Z3_symbol timeout_sym;
-    unsigned current_timeout; /* the solver's timeout param as last set */
 };
 
 /* An unknown of the plan, for witnesses. */
@@ -58,8 +63,7 @@ typedef struct unknown {
 typedef struct enc {
     pv_engine *eng;
     Z3_context c;
-    Z3_solver solver;        /* the engine's, or a session's */
-    unsigned *timeout_cache; /* that solver's timeout param as last set */
+    Z3_solver solver; /* the engine's, or a session's */
     const pv_spec *spec;
     const pv_plan *plan;
     const pv_verify_opts *opts;
@@ -71,7 +75,6 @@ typedef struct enc {
     unknown *unknowns;
     size_t n_unknowns, cap_unknowns;
     struct timespec deadline;
-    unsigned budget_ms; /* the verification's solver budget */
     bool solver_failed; /* an unknown answer or a Z3 error: stop checking */
     /* Gather every check's question instead of asking it (see
      * run_all_checks). */
@@ -114,8 +117,6 @@ static bool engine_open(pv_engine *eng)
     eng->int_sort = Z3_mk_int_sort(c);
     eng->bool_sort = Z3_mk_bool_sort(c);
     eng->str_sort = Z3_mk_string_sort(c);
-    eng->timeout_sym = Z3_mk_string_symbol(c, "timeout");
-    eng->current_timeout = 0;
     eng->uses = 0;
     return Z3_get_error_code(c) == Z3_OK;
 }
@@ -128,6 +129,55 @@ static void engine_close(pv_engine *eng)
         Z3_del_context(eng->ctx);
     eng->solver = NULL;
     eng->ctx = NULL;
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void *watchdog_main(void *arg)
+{
+    pv_engine *eng = arg;
+    pthread_mutex_lock(&eng->lock);
+    while (!eng->quit) {
+        if (!eng->armed) {
+            pthread_cond_wait(&eng->wake, &eng->lock);
+            continue;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (ts_before(&now, &eng->alarm)) {
+            struct timespec until = eng->alarm;
+            pthread_cond_timedwait(&eng->wake, &eng->lock, &until);
+            continue;
+        }
+        /* Past the deadline: interrupt whatever runs, and again a
+         * millisecond later, in case a query started just after. */
+        if (eng->ctx)
+            Z3_interrupt(eng->ctx);
+        struct timespec again = now;
+        again.tv_nsec += 1000000L;
+        if (again.tv_nsec >= 1000000000L) {
+            again.tv_sec++;
+            again.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&eng->wake, &eng->lock, &again);
+    }
+    pthread_mutex_unlock(&eng->lock);
+    return NULL;
+}
+
+/* Arm the watchdog for `at` (or disarm it when at is NULL). */
+static void watchdog_arm(pv_engine *eng, const struct timespec *at)
+{
+    pthread_mutex_lock(&eng->lock);
+    eng->armed = at != NULL;
+    if (at) {
+        eng->alarm = *at;
+        pthread_cond_signal(&eng->wake);
+    }
+    pthread_mutex_unlock(&eng->lock);
 }
 
 int pv_engine_new(pv_engine **out)
@@ -152,6 +202,12 @@ int pv_engine_new(pv_engine **out)
         free(eng);
         return PV_EIO;
     }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&eng->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_create(&eng->watchdog, NULL, watchdog_main, eng);
     *out = eng;
     return PV_OK;
 }
@@ -160,6 +216,12 @@ void pv_engine_free(pv_engine *eng)
 {
     if (!eng)
         return;
+    pthread_mutex_lock(&eng->lock);
+    eng->quit = true;
+    pthread_cond_signal(&eng->wake);
+    pthread_mutex_unlock(&eng->lock);
+    pthread_join(eng->watchdog, NULL);
+    pthread_cond_destroy(&eng->wake);
     engine_close(eng);
     pthread_mutex_destroy(&eng->lock);
     free(eng);
@@ -463,32 +525,30 @@ static Z3_lbool solve_capped(enc *E, long cap_ms)
         E->fail_reason = pv_xstrdup("the time limit ran out");
         return Z3_L_UNDEF;
     }
-    pv_engine *eng = E->eng;
-    if (cap_ms > 0 && cap_ms < left)
-        left = cap_ms;
-    unsigned want = (unsigned)left;
-    /* Setting the parameter costs as much as pushing a scope (15% of the
-     * instructions of a typical verification when done before every
-     * query), and the budget left shrinks a little before every query. So
-     * the bound set earlier stays while it exceeds what is left by no more
-     * than a twentieth of the budget (at least 5 ms): a query may overrun
-     * the deadline by that much at most. */
-    unsigned slack = E->budget_ms / 20 > 5 ? E->budget_ms / 20 : 5;
-    unsigned cached = *E->timeout_cache;
-    if (cached == 0 || want > cached + 50 || cached > want + slack) {
-        Z3_params p = Z3_mk_params(E->c);
-        Z3_params_inc_ref(E->c, p);
-        Z3_params_set_uint(E->c, p, eng->timeout_sym, want);
-        Z3_solver_set_params(E->c, E->solver, p);
-        Z3_params_dec_ref(E->c, p);
-        *E->timeout_cache = want;
+    /* The watchdog holds the verification's deadline; a capped query
+     * moves it closer for its own duration. */
+    bool capped = cap_ms > 0 && cap_ms < left;
+    if (capped) {
+        struct timespec at;
+        clock_gettime(CLOCK_MONOTONIC, &at);
+        at.tv_sec += cap_ms / 1000;
+        at.tv_nsec += (cap_ms % 1000) * 1000000L;
+        if (at.tv_nsec >= 1000000000L) {
+            at.tv_sec++;
+            at.tv_nsec -= 1000000000L;
+        }
+        watchdog_arm(E->eng, &at);
     }
     Z3_lbool r = Z3_solver_check(E->c, E->solver);
+    if (capped)
+        watchdog_arm(E->eng, &E->deadline);
     if (r == Z3_L_UNDEF || Z3_get_error_code(E->c) != Z3_OK) {
         E->solver_failed = true;
         const char *why = Z3_get_error_code(E->c) != Z3_OK
                               ? Z3_get_error_msg(E->c, Z3_get_error_code(E->c))
                               : Z3_solver_get_reason_unknown(E->c, E->solver);
+        if (Z3_get_error_code(E->c) == Z3_OK && (ms_left(E) <= 0 || capped))
+            why = "the time limit ran out";
         E->fail_reason = pv_xstrdup(why ? why : "unknown");
         return Z3_L_UNDEF;
     }
@@ -1132,6 +1192,7 @@ static void free_unknowns(unknown *u, size_t n)
 
 static void free_encoding(enc *E)
 {
+    watchdog_arm(E->eng, NULL);
     free_step_terms(E->state, E->args, E->res, E->analysed);
     free_unknowns(E->unknowns, E->n_unknowns);
     free(E->fail_reason);
@@ -1257,15 +1318,13 @@ static void run_all_checks(enc *E, pv_verdict *v)
 
 /* Set up an encoding of plan against spec on solver s (the engine's or a
  * session's), with the verification's deadline. */
-static void enc_init(enc *E, pv_engine *eng, Z3_solver s, unsigned *timeout_cache,
-                     const pv_spec *spec, const pv_plan *plan, const pv_verify_opts *opts,
-                     pv_diags *diags)
+static void enc_init(enc *E, pv_engine *eng, Z3_solver s, const pv_spec *spec, const pv_plan *plan,
+                     const pv_verify_opts *opts, pv_diags *diags)
 {
     memset(E, 0, sizeof *E);
     E->eng = eng;
     E->c = eng->ctx;
     E->solver = s;
-    E->timeout_cache = timeout_cache;
     E->spec = spec;
     E->plan = plan;
     E->opts = opts;
@@ -1276,7 +1335,6 @@ static void enc_init(enc *E, pv_engine *eng, Z3_solver s, unsigned *timeout_cach
         eng->budget_override ? eng->budget_override : (unsigned)spec->solver_timeout_ms;
     if (opts->timeout_ms && opts->timeout_ms < budget)
         budget = opts->timeout_ms;
-    E->budget_ms = budget;
     clock_gettime(CLOCK_MONOTONIC, &E->deadline);
     E->deadline.tv_sec += budget / 1000;
     E->deadline.tv_nsec += (long)(budget % 1000) * 1000000L;
@@ -1287,6 +1345,7 @@ static void enc_init(enc *E, pv_engine *eng, Z3_solver s, unsigned *timeout_cach
     E->state = pv_xcalloc(E->analysed + 2, sizeof(Z3_ast *));
     E->args = pv_xcalloc(E->analysed + 1, sizeof(Z3_ast *));
     E->res = pv_xcalloc(E->analysed + 1, sizeof(Z3_ast *));
+    watchdog_arm(eng, &E->deadline);
 }
 
 /* Unknown initial values satisfy every state rule at the start. */
@@ -1374,7 +1433,7 @@ int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
     if (!engine_use(eng))
         return PV_EIO;
     enc E;
-    enc_init(&E, eng, eng->solver, &eng->current_timeout, spec, plan, opts, diags);
+    enc_init(&E, eng, eng->solver, spec, plan, opts, diags);
     Z3_context c = eng->ctx;
     Z3_solver s = eng->solver;
     Z3_solver_reset(c, s);
@@ -1418,7 +1477,6 @@ struct pv_engine_session {
     pv_engine *eng;
     unsigned generation;
     Z3_solver solver; /* NULL: nothing encoded */
-    unsigned timeout_cache;
     const pv_spec *spec;
     size_t k;             /* steps encoded at level 1 */
     Z3_ast **state;       /* [k + 1] */
@@ -1484,16 +1542,15 @@ int pv_engine_verify_session(pv_engine_session *es, const pv_spec *spec, const p
         Z3_solver_set_params(c, es->solver, p);
         Z3_params_dec_ref(c, p);
         es->generation = eng->generation;
-        es->timeout_cache = 0;
         es->spec = spec;
         Z3_solver_push(c, es->solver); /* level 1: the prefix */
-        enc_init(&E, eng, es->solver, &es->timeout_cache, spec, plan, &opts, diags);
+        enc_init(&E, eng, es->solver, spec, plan, &opts, diags);
         encode_initial(&E);
         assume_initial_rules(&E);
         es->state = pv_xcalloc(1, sizeof(Z3_ast *));
         es->state[0] = E.state[0];
     } else {
-        enc_init(&E, eng, es->solver, &es->timeout_cache, spec, plan, &opts, diags);
+        enc_init(&E, eng, es->solver, spec, plan, &opts, diags);
         for (size_t i = 0; i <= es->k; i++)
             E.state[i] = es->state[i];
         for (size_t i = 0; i < es->k; i++) {
