@@ -66,8 +66,10 @@ static const char *const method_paths[M__COUNT] = {
 #define M_UNKNOWN M__COUNT
 
 /* Requests kept armed per worker and method (see worker_main). */
-#define ARMED_VERIFY 64
+#define ARMED_VERIFY 1
 #define ARMED_OTHER 8
+/* Verify requests armed per worker when shutdown begins (see pv_cli_serve). */
+#define ARMED_AT_SHUTDOWN 256
 
 typedef enum ev_kind {
     EV_NEW,
@@ -839,12 +841,18 @@ static void dispatch(worker *w, grpc_event ev)
             free(c);
             return;
         }
-        arm(w, c->m);
+        /* A Verify request is armed again only once this worker is free:
+         * gRPC hands a new call to the first queue with a request armed,
+         * and a busy worker holding armed requests would take every call
+         * of its connection while the others idle. */
+        if (c->m != M_VERIFY)
+            arm(w, c->m);
         atomic_fetch_add(&w->srv->accepted, 1);
         start_recv_close(c);
         switch (c->m) {
         case M_VERIFY:
             handle_verify(c);
+            arm(w, M_VERIFY);
             break;
         case M_LIST_SPECS:
             handle_list_specs(c);
@@ -919,12 +927,12 @@ static void dispatch(worker *w, grpc_event ev)
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    /* Calls that reach the server while no request of ours is armed wait
-     * inside gRPC, and gRPC cancels those on shutdown; so every worker
-     * keeps many requests armed, and a call is matched (and then finished
-     * even during shutdown) as soon as it arrives. Verification workers
-     * take Verify and Session; the control worker takes the cheap methods,
-     * so a health probe never waits behind a verification. */
+    /* Verification workers take Verify and Session; the control worker
+     * takes the cheap methods, so a health probe never waits behind a
+     * verification. A verification worker keeps one Verify request armed
+     * while it is free (see dispatch): calls then go to whichever worker is
+     * free, and wait inside gRPC while none is; at shutdown those waiting
+     * calls are matched before gRPC would cancel them (see pv_cli_serve). */
     if (w->control) {
         for (int m = M_LIST_SPECS; m <= M_HEALTH_WATCH; m++)
             for (int k = 0; k < ARMED_OTHER; k++)
@@ -1277,6 +1285,12 @@ int pv_cli_serve(int argc, char **argv)
             sig == SIGTERM ? "SIGTERM" : "SIGINT",
             grace_ms);
     atomic_store(&srv.serving, 0);
+    /* Calls gRPC holds while every worker is busy (none armed) would be
+     * cancelled by the shutdown; arming many requests first matches them
+     * all, and the workers finish them within the grace period. */
+    for (size_t i = 0; i < threads; i++)
+        for (int k = 0; k < ARMED_AT_SHUTDOWN; k++)
+            arm(&srv.workers[i], M_VERIFY);
     int shutdown_tag;
     grpc_server_shutdown_and_notify(srv.gs, shutdown_cq, &shutdown_tag);
     gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
