@@ -684,14 +684,23 @@ typedef enum outcome { OUT_HOLDS, OUT_POSSIBLE, OUT_CERTAIN, OUT_UNKNOWN } outco
  * Z3_model_dec_ref), or NULL when the query was decided by simplification
  * alone and nothing is unknown.
  */
+static outcome check_simplified(enc *E, Z3_ast broken, bool simplified, Z3_model *model);
+
 static outcome check(enc *E, Z3_ast broken, Z3_model *model)
+{
+    return check_simplified(E, broken, false, model);
+}
+
+/* As check, for a question that was simplified already (and is not
+ * constant false). */
+static outcome check_simplified(enc *E, Z3_ast broken, bool simplified, Z3_model *model)
 {
     Z3_context c = E->c;
     Z3_solver s = E->solver;
     *model = NULL;
     if (E->solver_failed)
         return OUT_UNKNOWN;
-    if (!E->opts->force_solver) {
+    if (!E->opts->force_solver && !simplified) {
         Z3_ast simple = Z3_simplify(c, broken);
         if (Z3_get_bool_value(c, simple) == Z3_L_FALSE)
             return OUT_HOLDS;
@@ -1291,7 +1300,7 @@ static void run_all_checks(enc *E, pv_verdict *v)
         if (q->state_rule >= 0 && state_done[q->state_rule])
             continue;
         Z3_model m;
-        outcome o = check(E, q->broken, &m);
+        outcome o = check_simplified(E, q->broken, true, &m);
         if (q->state_rule >= 0 && o != OUT_HOLDS)
             state_done[q->state_rule] = true;
         bool ok = report(E,
