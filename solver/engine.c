@@ -76,6 +76,8 @@ typedef struct enc {
     size_t n_unknowns, cap_unknowns;
     struct timespec deadline;
     bool solver_failed; /* an unknown answer or a Z3 error: stop checking */
+    bool poisoned;      /* the encoding could not represent the plan: every
+                           query is undecided, for good */
     /* Gather every check's question instead of asking it (see
      * run_all_checks). */
     bool collecting;
@@ -291,9 +293,7 @@ static Z3_ast mk_str(enc *E, const pv_str *s)
         if (cp > PV_MAX_CODE_POINT) {
             /* The loaders refuse such strings; should one get here, fail
              * closed rather than hand Z3 an escape it rejects. */
-            E->solver_failed = true;
-            if (!E->fail_reason)
-                E->fail_reason = pv_xstrdup("a string holds a character beyond U+2FFFF");
+            E->poisoned = true;
             cp = 0xFFFD;
         }
         if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
@@ -512,6 +512,12 @@ static Z3_lbool solve(enc *E)
 /* As solve, but spending at most cap_ms (0: no cap beyond the budget). */
 static Z3_lbool solve_capped(enc *E, long cap_ms)
 {
+    if (E->poisoned) {
+        E->solver_failed = true;
+        free(E->fail_reason);
+        E->fail_reason = pv_xstrdup("a string holds a character beyond U+2FFFF");
+        return Z3_L_UNDEF;
+    }
     if (E->solver_failed)
         return Z3_L_UNDEF;
     if (E->opts->should_stop && E->opts->should_stop(E->opts->stop_ctx)) {
