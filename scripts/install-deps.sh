@@ -26,6 +26,7 @@ packages=(
     python3-grpcio
     python3-protobuf
     clang
+    libclang-rt-14-dev
     clang-format
     openssl
     valgrind
