@@ -1044,6 +1044,36 @@ static bool claim_id(loader *ld, const pv_node *n, id_seen *seen, size_t *n_seen
     return true;
 }
 
+/*
+ * What every rule entry (invariant, exclusion) starts with: `what` (200
+ * bytes) gets its label for messages ("invariant 'x'", or "invariant at
+ * line N" without an id), its keys are checked, its description read, and
+ * its id read and claimed. Returns false when the id is missing or not
+ * usable (reported); *id is set whenever it could be read.
+ */
+static bool load_rule_head(loader *ld, const pv_node *n, const char *kind, const char *const *keys,
+                           size_t n_keys, char *what, id_seen *seen, size_t *n_seen, char **id,
+                           char **description)
+{
+    const pv_node *idn = pv_node_get(n, "id");
+    if (idn && idn->kind == PV_N_SCALAR)
+        snprintf(what, 200, "%s '%s'", kind, scalar_text(idn));
+    else
+        snprintf(what, 200, "%s at line %d", kind, n->pos.line);
+    if (pv__check_keys(ld->doc, n, keys, n_keys, what, ld->diags))
+        ld->errors++;
+    bool ok = true;
+    if (!idn) {
+        lerr(ld, n, "%s: missing required key 'id'", what);
+        ok = false;
+    } else if (!(*id = read_string(ld, idn, "id")) || !claim_id(ld, idn, seen, n_seen))
+        ok = false;
+    const pv_node *d = pv_node_get(n, "description");
+    if (d)
+        *description = read_string(ld, d, "description");
+    return ok;
+}
+
 static const char *const invariant_keys[] = {
     "id", "description", "on", "assert", "always", "action", "escalate_to", "enforcement"};
 
@@ -1051,26 +1081,21 @@ static void load_invariant(loader *ld, const pv_node *n, id_seen *seen, size_t *
 {
     if (!expect_map(ld, n, "an invariant"))
         return;
-    const pv_node *idn = pv_node_get(n, "id");
     char what[200];
-    if (idn && idn->kind == PV_N_SCALAR)
-        snprintf(what, sizeof what, "invariant '%s'", scalar_text(idn));
-    else
-        snprintf(what, sizeof what, "invariant at line %d", n->pos.line);
-    if (pv__check_keys(ld->doc, n, invariant_keys, PV_ARRAY_LEN(invariant_keys), what, ld->diags))
-        ld->errors++;
     pv_invariant r;
     memset(&r, 0, sizeof r);
     r.pos = n->pos;
-    bool ok = true;
-    if (!idn) {
-        lerr(ld, n, "%s: missing required key 'id'", what);
-        ok = false;
-    } else if (!(r.id = read_string(ld, idn, "id")) || !claim_id(ld, idn, seen, n_seen))
-        ok = false;
+    bool ok = load_rule_head(ld,
+                             n,
+                             "invariant",
+                             invariant_keys,
+                             PV_ARRAY_LEN(invariant_keys),
+                             what,
+                             seen,
+                             n_seen,
+                             &r.id,
+                             &r.description);
     const pv_node *d;
-    if ((d = pv_node_get(n, "description")))
-        r.description = read_string(ld, d, "description");
     if ((d = pv_node_get(n, "enforcement")))
         r.enforcement = read_string(ld, d, "enforcement");
     if (!load_action(ld, n, what, &r.action, &r.escalate_to))
@@ -1163,26 +1188,21 @@ static void load_exclusion(loader *ld, const pv_node *n, id_seen *seen, size_t *
 {
     if (!expect_map(ld, n, "a scope exclusion"))
         return;
-    const pv_node *idn = pv_node_get(n, "id");
     char what[200];
-    if (idn && idn->kind == PV_N_SCALAR)
-        snprintf(what, sizeof what, "exclusion '%s'", scalar_text(idn));
-    else
-        snprintf(what, sizeof what, "exclusion at line %d", n->pos.line);
-    if (pv__check_keys(ld->doc, n, exclusion_keys, PV_ARRAY_LEN(exclusion_keys), what, ld->diags))
-        ld->errors++;
     pv_exclusion x;
     memset(&x, 0, sizeof x);
     x.pos = n->pos;
-    bool ok = true;
-    if (!idn) {
-        lerr(ld, n, "%s: missing required key 'id'", what);
-        ok = false;
-    } else if (!(x.id = read_string(ld, idn, "id")) || !claim_id(ld, idn, seen, n_seen))
-        ok = false;
+    bool ok = load_rule_head(ld,
+                             n,
+                             "exclusion",
+                             exclusion_keys,
+                             PV_ARRAY_LEN(exclusion_keys),
+                             what,
+                             seen,
+                             n_seen,
+                             &x.id,
+                             &x.description);
     const pv_node *d;
-    if ((d = pv_node_get(n, "description")))
-        x.description = read_string(ld, d, "description");
     if ((d = pv_node_get(n, "escalate_to"))) {
         x.escalate_to = read_string(ld, d, "escalate_to");
         if (!x.escalate_to)
