@@ -15,6 +15,7 @@
 
 #include "pv_doc.h"
 #include "pv_plan.h"
+#include "support/diags.h"
 #include "pv_spec.h"
 
 static const char spec_text[] =
@@ -308,27 +309,7 @@ static void test_bad(void **state)
     pv_diags d = {0};
     pv_plan *p = NULL;
     int rc = load(bc->yaml, &p, &d);
-    size_t want = 0;
-    while (want < 3 && bc->errors[want])
-        want++;
-    bool ok = rc == PV_EINPUT && p == NULL && d.n == want;
-    for (size_t i = 0; ok && i < want; i++) {
-        char got[1200];
-        snprintf(
-            got, sizeof got, "%d:%d: %s", d.items[i].pos.line, d.items[i].pos.col, d.items[i].msg);
-        ok = strcmp(got, bc->errors[i]) == 0;
-    }
-    if (!ok) {
-        fprintf(stderr, "case '%s': rc=%d, %zu diagnostics (want %zu):\n", bc->name, rc, d.n, want);
-        for (size_t i = 0; i < d.n; i++)
-            fprintf(stderr,
-                    "   got:  %d:%d: %s\n",
-                    d.items[i].pos.line,
-                    d.items[i].pos.col,
-                    d.items[i].msg);
-        for (size_t i = 0; i < want; i++)
-            fprintf(stderr, "   want: %s\n", bc->errors[i]);
-    }
+    bool ok = pvt_expect_diags(bc->name, rc, rc == PV_EINPUT && p == NULL, &d, bc->errors, 3);
     pv_plan_free(p);
     pv_diags_clear(&d);
     assert_true(ok);

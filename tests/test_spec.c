@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "pv_plan.h"
+#include "support/diags.h"
 #include "pv_spec.h"
 
 static const char valid_spec[] =
@@ -449,27 +450,7 @@ static void test_broken(void **state)
     pv_diags d = {0};
     pv_spec *s = NULL;
     int rc = pv_spec_load("t.yaml", bc->yaml, strlen(bc->yaml), &s, &d);
-    size_t want = 0;
-    while (want < 4 && bc->errors[want])
-        want++;
-    bool ok = rc != PV_OK && s == NULL && d.n == want;
-    for (size_t i = 0; ok && i < want; i++) {
-        char got[1200];
-        snprintf(
-            got, sizeof got, "%d:%d: %s", d.items[i].pos.line, d.items[i].pos.col, d.items[i].msg);
-        ok = strcmp(got, bc->errors[i]) == 0;
-    }
-    if (!ok) {
-        fprintf(stderr, "case '%s': rc=%d, %zu diagnostics (want %zu):\n", bc->name, rc, d.n, want);
-        for (size_t i = 0; i < d.n; i++)
-            fprintf(stderr,
-                    "   got:  %d:%d: %s\n",
-                    d.items[i].pos.line,
-                    d.items[i].pos.col,
-                    d.items[i].msg);
-        for (size_t i = 0; i < want; i++)
-            fprintf(stderr, "   want: %s\n", bc->errors[i]);
-    }
+    bool ok = pvt_expect_diags(bc->name, rc, rc != PV_OK && s == NULL, &d, bc->errors, 4);
     pv_spec_free(s);
     pv_diags_clear(&d);
     assert_true(ok);
