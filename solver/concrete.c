@@ -5,25 +5,15 @@
  */
 #include "pv_chain.h"
 #include "pv_concrete.h"
+#include "pv_concrete_eval.h"
 #include "pv_message.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct cstep {
-    pv_value *args;   /* borrowed from the plan (literals, defaults, results) */
-    pv_value *result; /* borrowed from the plan */
-} cstep;
-
-typedef struct cenv {
-    const pv_spec *spec;
-    const pv_plan *plan;
-    const cstep *steps;
-    const pv_value *state; /* the state rules and calls read */
-    int step;              /* the current step: path functions range below it */
-    int it_step;           /* the step `it` is bound to, or -1 */
-} cenv;
+typedef pv_cstep cstep;
+typedef pv_cenv cenv;
 
 /* Value of args.NAME or result.NAME of step s. */
 static const pv_value *field(const cenv *env, int s, bool result, const pv_expr *e)
@@ -288,8 +278,13 @@ static int eval(const cenv *env, const pv_expr *e, pv_value *out)
 #undef EVAL
 }
 
+int pv_concrete_eval(const pv_cenv *env, const pv_expr *e, pv_value *out)
+{
+    return eval(env, e, out);
+}
+
 /* Leaf values for messages: the env's current state and step. */
-static bool leaf_value(void *ctx, const pv_expr *leaf, pv_value *out)
+bool pv_concrete_leaf_value(void *ctx, const pv_expr *leaf, pv_value *out)
 {
     const cenv *env = ctx;
     if (leaf->kind == PV_E_STATE)
@@ -398,8 +393,8 @@ static int check_scope(const cenv *env, pv_verdict *v, int i, const char *where)
             /* As the Z3 engine words it: the condition that applied, with
              * the values it read. */
             char *at = pv_xasprintf("at step %d (%s)", i, st->tool_name);
-            char *cond =
-                pv_message_rule(spec, ex->when, ex->when_src, "holds", at, leaf_value, (void *)env);
+            char *cond = pv_message_rule(
+                spec, ex->when, ex->when_src, "holds", at, pv_concrete_leaf_value, (void *)env);
             char *full = pv_xasprintf("%s; when: %s", msg, cond);
             free(at);
             free(cond);
@@ -493,8 +488,13 @@ int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level
             if (rc == PV_OK && tool->requires && (rc = eval(&env, tool->requires, &ok)) == PV_OK &&
                 !ok.u.b) {
                 const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_PRECONDITION];
-                char *msg = pv_message_rule(
-                    spec, tool->requires, tool->requires_src, "fails", at, leaf_value, &env);
+                char *msg = pv_message_rule(spec,
+                                            tool->requires,
+                                            tool->requires_src,
+                                            "fails",
+                                            at,
+                                            pv_concrete_leaf_value,
+                                            &env);
                 char *full = pv_xasprintf("requires of '%s': %s", tool->name, msg);
                 free(msg);
                 pv_finding *f = pv_verdict_add(v,
@@ -514,8 +514,8 @@ int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level
                     continue;
                 if ((rc = eval(&env, inv->cond, &ok)) != PV_OK || ok.u.b)
                     continue;
-                char *msg =
-                    pv_message_rule(spec, inv->cond, inv->cond_src, "fails", at, leaf_value, &env);
+                char *msg = pv_message_rule(
+                    spec, inv->cond, inv->cond_src, "fails", at, pv_concrete_leaf_value, &env);
                 pv_finding *f = pv_verdict_add(v,
                                                inv->id,
                                                PV_K_CALL,
@@ -546,8 +546,8 @@ int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level
                 continue;
             reported[r] = true;
             char *after = pv_xasprintf("after step %zu (%s)", i, st->tool_name);
-            char *msg =
-                pv_message_rule(spec, inv->cond, inv->cond_src, "fails", after, leaf_value, &env);
+            char *msg = pv_message_rule(
+                spec, inv->cond, inv->cond_src, "fails", after, pv_concrete_leaf_value, &env);
             free(after);
             pv_finding *f = pv_verdict_add(v,
                                            inv->id,

@@ -22,6 +22,7 @@
 #include "pv_concrete.h"
 #include "pv_engine.h"
 #include "pv_message.h"
+#include "pv_quick.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1418,8 +1419,9 @@ static bool engine_use(pv_engine *eng)
 }
 
 /* Nothing unknown: the concrete evaluator decides the same (the
- * differential test holds the two to it) without a solver call. Returns
- * PV_ENOTCONCRETE when the plan needs the solver. */
+ * differential test holds the two to it) without a solver call; with
+ * unknowns, the quick path may (test_quick holds it to the solver).
+ * Returns PV_ENOTCONCRETE when the plan needs the solver. */
 static int concrete_shortcut(const pv_spec *spec, const pv_plan *plan, const pv_verify_opts *opts,
                              pv_verdict **out, pv_diags *diags)
 {
@@ -1432,7 +1434,10 @@ static int concrete_shortcut(const pv_spec *spec, const pv_plan *plan, const pv_
             pv_verdict_finish_from(cv, spec, plan, opts->from_step);
         *out = cv;
     }
-    return rc;
+    if (rc != PV_ENOTCONCRETE || opts->no_quick)
+        return rc;
+    /* Unknowns: bounds and sample runs settle most plans (pv_quick.h). */
+    return pv_quick_verify(spec, plan, opts->from_step, opts->no_witness, out);
 }
 
 int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,

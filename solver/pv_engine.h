@@ -22,6 +22,10 @@ typedef struct pv_verify_opts {
     /* Do not hand fully known plans to the concrete evaluator (the shortcut
      * that skips Z3 when nothing is unknown); for tests of the Z3 path. */
     bool no_fast_path;
+    /* Do not try the quick path (pv_quick.h: interval bounds and sample
+     * runs) before the solver for plans with unknowns; for tests that hold
+     * the two to the same verdicts, and for measuring the solver. */
+    bool no_quick;
     /* Upper bound on solver time for this verification in ms; 0 uses the
      * spec's limits.solver_timeout_ms. The smaller of the two applies. */
     unsigned timeout_ms;
