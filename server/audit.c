@@ -68,6 +68,7 @@ typedef struct audit_opts {
     audit_from from;
     unsigned jobs;
     unsigned timeout_ms;
+    bool solver_only;  /* --solver-only: no quick path */
     const char *input; /* a path, or "-" */
 } audit_opts;
 
@@ -150,7 +151,7 @@ typedef struct audit {
 
 static const char audit_usage[] =
     "usage: planverify audit [--spec FILE | --specs DIR] [--from FORMAT] [--jobs N]\n"
-    "                        [--timeout-ms N] TRACES.jsonl|-\n"
+    "                        [--timeout-ms N] [--solver-only] TRACES.jsonl|-\n"
     "  Verifies historical paths, one JSON document per line (`-` reads stdin),\n"
     "  in parallel. Prints one JSON line per input line, in input order: the\n"
     "  verdict with \"line\" and the plan's \"id\", or {\"line\", \"id\", \"error\"}\n"
@@ -163,6 +164,7 @@ static const char audit_usage[] =
     "                   per line; one output line per session)\n"
     "  --jobs N         worker threads (default: the number of online CPUs)\n"
     "  --timeout-ms N   bound solver time per plan (the spec's limit applies if lower)\n"
+    "  --solver-only    send every plan with unknowns to the solver (no quick path)\n"
     "exit: 0 every plan allowed; 1 some other decision, or a line that is malformed\n"
     "      or bad input; 2 bad options, specs that do not load, unreadable input\n";
 
@@ -227,6 +229,8 @@ static int parse_opts(int argc, char **argv, audit_opts *o)
             }
             o->jobs = (unsigned)n;
             i++;
+        } else if (strcmp(a, "--solver-only") == 0) {
+            o->solver_only = true;
         } else if (strcmp(a, "--timeout-ms") == 0 && val) {
             long t = parse_count(val, 3600000);
             if (t < 0) {
@@ -1038,6 +1042,7 @@ int pv_cli_audit(int argc, char **argv)
     }
     a->forced = a->o.spec_file ? a->set.specs[0] : NULL;
     a->vo.timeout_ms = a->o.timeout_ms;
+    a->vo.no_quick = a->o.solver_only;
     bool regular = false;
     a->fd = open_input(a->o.input, &regular);
     if (a->fd < 0) {

@@ -139,7 +139,8 @@ typedef struct common_opts {
     const char *specs_dir;
     pv_format format;
     unsigned timeout_ms;
-    int first; /* index of the first positional argument */
+    bool solver_only; /* --solver-only: no quick path (pv_quick.h) */
+    int first;        /* index of the first positional argument */
 } common_opts;
 
 static int parse_opts(int argc, char **argv, const char *verb, const char *usage, common_opts *o)
@@ -155,6 +156,8 @@ static int parse_opts(int argc, char **argv, const char *verb, const char *usage
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             return 1;
+        } else if (strcmp(a, "--solver-only") == 0) {
+            o->solver_only = true;
         } else if (strcmp(a, "--spec") == 0 && val) {
             o->spec_file = val;
             i++;
@@ -200,6 +203,9 @@ static const char check_usage[] =
     "  plan is checked against FILE; with --specs (default: the bundled specs) the\n"
     "  plan's `spec` field picks the spec.\n"
     "  --timeout-ms N  bound solver time per plan (the spec's limit applies if lower)\n"
+    "  --solver-only   send every plan with unknowns to the solver, skipping the\n"
+    "                  quick path (bounds and sample runs); same decisions, the\n"
+    "                  solver's witnesses\n"
     "exit: 0 every plan allowed, 1 some other decision, 2 bad input\n";
 
 int pv_cli_check(int argc, char **argv)
@@ -230,7 +236,7 @@ int pv_cli_check(int argc, char **argv)
         pv_specset_free(&set);
         return PV_EXIT_USAGE;
     }
-    pv_verify_opts vo = {.timeout_ms = o.timeout_ms};
+    pv_verify_opts vo = {.timeout_ms = o.timeout_ms, .no_quick = o.solver_only};
     size_t n_bad = 0, n_allow = 0, n_other = 0;
     size_t counts[PV_ACT_BLOCK + 1] = {0};
     junit j = {0};
@@ -398,7 +404,7 @@ int pv_cli_test(int argc, char **argv)
         fprintf(stderr, "planverify test: cannot create the Z3 solver context\n");
         return PV_EXIT_USAGE;
     }
-    pv_verify_opts vo = {.timeout_ms = o.timeout_ms};
+    pv_verify_opts vo = {.timeout_ms = o.timeout_ms, .no_quick = o.solver_only};
     size_t passed = 0, failed = 0, bad = 0;
     junit j = {0};
     for (int i = o.first; i < argc; i++) {

@@ -152,6 +152,7 @@ struct server {
     int session_idle_ms;
     size_t max_request_bytes;
     size_t memory_budget;
+    bool solver_only; /* --solver-only: no quick path (pv_quick.h) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -402,6 +403,7 @@ static pv_verify_opts call_opts(call *c)
     }
     opts.should_stop = verify_should_stop;
     opts.stop_ctx = c->w;
+    opts.no_quick = c->w->srv->solver_only;
     return opts;
 }
 
@@ -981,7 +983,10 @@ static const char serve_usage[] =
     "  --tls-client-ca FILE     require client certificates signed by this CA (mutual TLS)\n"
     "  --grace-ms N             on SIGTERM/SIGINT, let calls finish this long (default 10000)\n"
     "  --max-sessions N         open Session streams at most (default 1024)\n"
-    "  --session-idle-ms N      end a Session with no message for this long (default 300000)\n";
+    "  --session-idle-ms N      end a Session with no message for this long (default 300000)\n"
+    "  --solver-only            send every plan with unknowns to the solver, skipping the\n"
+    "                           quick path (bounds and sample runs): same decisions, the\n"
+    "                           solver's witnesses, more time per call\n";
 
 static char *read_pem(const char *path, const char *what)
 {
@@ -1060,6 +1065,7 @@ int pv_cli_serve(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
     size_t threads = (size_t)sysconf(_SC_NPROCESSORS_ONLN);
     size_t max_req = 4u << 20, grace_ms = 10000, max_sessions = 1024, idle_ms = 300000;
+    bool solver_only = false;
     if (threads < 1)
         threads = 1;
     for (int i = 1; i < argc; i++) {
@@ -1068,6 +1074,9 @@ int pv_cli_serve(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(serve_usage, stdout);
             return PV_EXIT_OK;
+        } else if (strcmp(a, "--solver-only") == 0) {
+            solver_only = true;
+            continue;
         } else if (!v)
             ok = false;
         else if (strcmp(a, "--listen") == 0)
@@ -1123,6 +1132,7 @@ int pv_cli_serve(int argc, char **argv)
     atomic_init(&srv.serving, 0);
     srv.max_request_bytes = max_req;
     srv.max_sessions = (int)max_sessions;
+    srv.solver_only = solver_only;
     srv.session_idle_ms = (int)idle_ms;
     /* Decoded messages take a few times their wire size; more is a
      * hostile or broken request. */

@@ -559,6 +559,10 @@ class ShutdownTest(unittest.TestCase):
         the gRPC core starts shutting down can be killed by the core itself
         (it never reaches the server's code), which is a race of the
         library, not of this server. The calls already sent keep running.
+
+        The server runs with --solver-only so that the slow plan goes to
+        Z3 and takes a few hundred ms (the quick path would answer it in
+        microseconds, leaving nothing in flight at the signal).
         """
         slow = "email-pii-then-unknown-recipient.yaml"  # a few hundred ms of solving
         plans = [os.path.join(s.EXAMPLES_DIR, n) for n in (
@@ -567,7 +571,7 @@ class ShutdownTest(unittest.TestCase):
             "email-share-escalations-externally.yaml")]
         expected, _ = check_all(sorted(set(plans)))
         requests = [(p, s.plan_file_to_request(p)) for p in plans]
-        srv = s.start_server(self, ["--grace-ms", str(self.GRACE_MS)], threads=1)
+        srv = s.start_server(self, ["--grace-ms", str(self.GRACE_MS), "--solver-only"], threads=1)
 
         # a Watch stream open across the shutdown
         watch_ch = grpc.insecure_channel(srv.address)
