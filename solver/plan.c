@@ -41,6 +41,30 @@ static const char *text(const pv_node *n)
     return n->str.ptr ? n->str.ptr : "";
 }
 
+/*
+ * Where a plan value sits, for messages ("step 3 (send), field
+ * args.to"). Rendered only when a message needs it: most plans have no
+ * errors, and formatting every value's place cost more than loading it.
+ */
+typedef struct pwhere {
+    bool initial;      /* under initial_state (else under a step) */
+    size_t step;       /* the step's index */
+    const char *id;    /* the step's id, or NULL */
+    const char *field; /* "args" or "result", or NULL for the step itself */
+    const char *name;  /* the key under field (or under initial_state) */
+    char buf[400];
+} pwhere;
+
+static const char *W(pwhere *w)
+{
+    int n = w->initial ? snprintf(w->buf, sizeof w->buf, "initial_state.%.150s", w->name)
+            : w->id    ? snprintf(w->buf, sizeof w->buf, "step %zu (%.150s)", w->step, w->id)
+                       : snprintf(w->buf, sizeof w->buf, "step %zu", w->step);
+    if (!w->initial && w->field && n > 0 && (size_t)n < sizeof w->buf)
+        snprintf(w->buf + n, sizeof w->buf - (size_t)n, ", field %s.%.150s", w->field, w->name);
+    return w->buf;
+}
+
 char *pv_step_label(const pv_plan *plan, size_t i)
 {
     if (i < plan->n_steps && plan->steps[i].id)
@@ -63,25 +87,25 @@ bool pv_step_id_valid(const char *s, size_t len)
 }
 
 /* Is n the map {unknown: true}? Reports a malformed unknown marker. */
-static int unknown_marker(ploader *pl, const pv_node *n, const char *where)
+static int unknown_marker(ploader *pl, const pv_node *n, pwhere *where)
 {
     if (n->kind != PV_N_MAP || n->n != 1 || strcmp(text(n->keys[0]), "unknown") != 0)
         return 0;
     const pv_node *v = n->items[0];
     if (v->kind == PV_N_SCALAR && v->skind == PV_S_BOOL && v->bval)
         return 1;
-    perr(pl, v, "%s: {unknown: ...} takes only true", where);
+    perr(pl, v, "%s: {unknown: ...} takes only true", W(where));
     return -1;
 }
 
 /* Describe a plan value that is not one of the accepted shapes. */
-static void bad_shape(ploader *pl, const pv_node *n, const char *where, bool allow_ref)
+static void bad_shape(ploader *pl, const pv_node *n, pwhere *where, bool allow_ref)
 {
     char *d = pv_node_describe(n);
     perr(pl,
          n,
          "%s: expected a string, integer, boolean%s or {unknown: true}, found %s",
-         where,
+         W(where),
          allow_ref ? ", {ref: STEP.FIELD}" : "",
          d);
     free(d);
@@ -93,12 +117,12 @@ static void bad_shape(ploader *pl, const pv_node *n, const char *where, bool all
  * type must equal `want` (when want is valid). Fills out; returns false
  * after reporting an error.
  */
-static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type want,
-                        const char *where, pv_pval *out)
+static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type want, pwhere *where,
+                        pv_pval *out)
 {
     if (refv->kind != PV_N_SCALAR || refv->skind != PV_S_STRING) {
         char *d = pv_node_describe(refv);
-        perr(pl, refv, "%s: a ref is a string STEP.FIELD, found %s", where, d);
+        perr(pl, refv, "%s: a ref is a string STEP.FIELD, found %s", W(where), d);
         free(d);
         return false;
     }
@@ -109,7 +133,7 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
              refv,
              "%s: ref '%s' must have the form STEP.FIELD (a step id or index, a dot, "
              "a result field)",
-             where,
+             W(where),
              s);
         return false;
     }
@@ -124,7 +148,7 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
                 perr(pl,
                      refv,
                      "%s: ref '%s': '%.*s' is neither a step index nor a step id",
-                     where,
+                     W(where),
                      s,
                      (int)slen,
                      s);
@@ -136,7 +160,7 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
             perr(pl,
                  refv,
                  "%s: ref '%s' points to step %ld, which is not before this step",
-                 where,
+                 W(where),
                  s,
                  step);
             return false;
@@ -153,7 +177,7 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
             perr(pl,
                  refv,
                  "%s: ref '%s' points to step %ld (%.*s), which is not before this step",
-                 where,
+                 W(where),
                  s,
                  step,
                  (int)slen,
@@ -170,12 +194,12 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
                 perr(pl,
                      refv,
                      "%s: ref '%s' names no earlier step '%s'; did you mean '%s'?",
-                     where,
+                     W(where),
                      s,
                      name,
                      hint);
             else
-                perr(pl, refv, "%s: ref '%s' names no earlier step '%s'", where, s, name);
+                perr(pl, refv, "%s: ref '%s' names no earlier step '%s'", W(where), s, name);
             free(name);
             free(ids);
             return false;
@@ -187,7 +211,7 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
              refv,
              "%s: ref '%s': step %ld calls '%s', which is not a declared tool, so its "
              "result has no fields",
-             where,
+             W(where),
              s,
              step,
              src->tool_name ? src->tool_name : "?");
@@ -204,7 +228,7 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
             perr(pl,
                  refv,
                  "%s: ref '%s': tool '%s' returns no field '%s'; did you mean '%s'?",
-                 where,
+                 W(where),
                  s,
                  tool->name,
                  field,
@@ -213,7 +237,7 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
             perr(pl,
                  refv,
                  "%s: ref '%s': tool '%s' returns no field '%s'",
-                 where,
+                 W(where),
                  s,
                  tool->name,
                  field);
@@ -223,7 +247,7 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
     pv_type got = tool->returns[f].type;
     if (want.kind != PV_T_INVALID && !pv_type_eq(got, want)) {
         char *g = pv_type_describe(pl->spec, got), *w = pv_type_describe(pl->spec, want);
-        perr(pl, refv, "%s: ref '%s' is %s, but the argument is %s", where, s, g, w);
+        perr(pl, refv, "%s: ref '%s' is %s, but the argument is %s", W(where), s, g, w);
         free(g);
         free(w);
         return false;
@@ -241,7 +265,7 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
  * results and initial state may not.
  */
 static bool load_pval(ploader *pl, const pv_node *n, const pv_var *var, size_t cur, bool allow_ref,
-                      const char *where, pv_pval *out)
+                      pwhere *where, pv_pval *out)
 {
     memset(out, 0, sizeof *out);
     out->pos = n->pos;
@@ -254,7 +278,7 @@ static bool load_pval(ploader *pl, const pv_node *n, const pv_var *var, size_t c
     }
     if (n->kind == PV_N_MAP && n->n == 1 && strcmp(text(n->keys[0]), "ref") == 0) {
         if (!allow_ref) {
-            perr(pl, n, "%s: refs are allowed only in step arguments", where);
+            perr(pl, n, "%s: refs are allowed only in step arguments", W(where));
             return false;
         }
         return resolve_ref(
@@ -266,7 +290,7 @@ static bool load_pval(ploader *pl, const pv_node *n, const pv_var *var, size_t c
     }
     if (!var) {
         if (n->skind == PV_S_BIGINT) {
-            perr(pl, n, "%s: the integer %s does not fit in 64 bits", where, text(n));
+            perr(pl, n, "%s: the integer %s does not fit in 64 bits", W(where), text(n));
             return false;
         }
         return true; /* undeclared tool: the value is never read */
@@ -274,7 +298,7 @@ static bool load_pval(ploader *pl, const pv_node *n, const pv_var *var, size_t c
     char *msg = NULL;
     if (pv__value_from_node(pl->spec, n, var->type, &out->lit, &msg) != PV_OK ||
         pv__value_check_bounds(var, &out->lit, &msg) != PV_OK) {
-        perr(pl, n, "%s: %s", where, msg);
+        perr(pl, n, "%s: %s", W(where), msg);
         free(msg);
         pv_value_free(&out->lit);
         memset(&out->lit, 0, sizeof out->lit);
@@ -321,19 +345,32 @@ static void load_initial(ploader *pl, const pv_node *init)
     }
     for (size_t i = 0; i < init->n; i++) {
         const pv_node *k = init->keys[i];
-        char where[200];
-        snprintf(where, sizeof where, "initial_state.%.150s", text(k));
+        pwhere where = {.initial = true, .name = text(k)};
         int v = pv_spec_state_var(spec, text(k));
         if (v < 0) {
             unknown_name(
                 pl, k, spec->state, spec->n_state, "initial_state", "state variable", "the spec");
             continue;
         }
-        load_pval(pl, init->items[i], &spec->state[v], 0, false, where, &pl->plan->initial[v]);
+        load_pval(pl, init->items[i], &spec->state[v], 0, false, &where, &pl->plan->initial[v]);
     }
 }
 
 static const char *const step_keys[] = {"id", "tool", "args", "result", "description"};
+
+/* Whether every key of map n is one of keys[0..nk) (the common case, in
+ * which pv__check_keys has nothing to say and its label is not needed). */
+static bool keys_known(const pv_node *n, const char *const *keys, size_t nk)
+{
+    for (size_t i = 0; i < n->n; i++) {
+        bool found = false;
+        for (size_t k = 0; k < nk && !found; k++)
+            found = strcmp(text(n->keys[i]), keys[k]) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
 
 /*
  * Step ids, before any step is loaded, so that a ref to a later step can
@@ -384,26 +421,26 @@ static void load_step(ploader *pl, const pv_node *n, size_t i)
     pv_step *st = &plan->steps[i];
     st->tool = -1;
     st->pos = n->pos;
-    char label[200];
-    snprintf(label, sizeof label, "step %zu", i);
+    /* the step's label, "step 3 (send)", rendered only for a message */
+    pwhere lw = {.step = i};
     if (n->kind != PV_N_MAP) {
         char *d = pv_node_describe(n);
-        perr(pl, n, "%s: a step must be a mapping with 'tool' and 'args', found %s", label, d);
+        perr(pl, n, "%s: a step must be a mapping with 'tool' and 'args', found %s", W(&lw), d);
         free(d);
         return;
     }
-    if (st->id)
-        snprintf(label, sizeof label, "step %zu (%.150s)", i, st->id);
-    if (pv__check_keys(pl->doc, n, step_keys, PV_ARRAY_LEN(step_keys), label, pl->diags))
+    lw.id = st->id;
+    if (!keys_known(n, step_keys, PV_ARRAY_LEN(step_keys)) &&
+        pv__check_keys(pl->doc, n, step_keys, PV_ARRAY_LEN(step_keys), W(&lw), pl->diags))
         pl->errors++;
     const pv_node *tn = pv_node_get(n, "tool");
     if (!tn) {
-        perr(pl, n, "%s: missing required field 'tool'", label);
+        perr(pl, n, "%s: missing required field 'tool'", W(&lw));
         return;
     }
     if (tn->kind != PV_N_SCALAR || tn->skind != PV_S_STRING || tn->str.len == 0) {
         char *d = pv_node_describe(tn);
-        perr(pl, tn, "%s, field tool: expected a tool name, found %s", label, d);
+        perr(pl, tn, "%s, field tool: expected a tool name, found %s", W(&lw), d);
         free(d);
         return;
     }
@@ -416,31 +453,30 @@ static void load_step(ploader *pl, const pv_node *n, size_t i)
         st->n_args = tool->n_args;
         st->n_result = tool->n_returns;
     }
-    char owner[200];
-    snprintf(owner, sizeof owner, "tool '%.150s'", st->tool_name);
 
     const pv_node *args = pv_node_get(n, "args");
     if (args && !(args->kind == PV_N_SCALAR && args->skind == PV_S_NULL)) {
         if (args->kind != PV_N_MAP) {
             char *d = pv_node_describe(args);
-            perr(pl, args, "%s, field args: expected a mapping, found %s", label, d);
+            perr(pl, args, "%s, field args: expected a mapping, found %s", W(&lw), d);
             free(d);
         } else {
             for (size_t a = 0; a < args->n; a++) {
                 const pv_node *k = args->keys[a];
-                char where[400];
-                snprintf(where, sizeof where, "%s, field args.%.150s", label, text(k));
+                pwhere where = {.step = i, .id = st->id, .field = "args", .name = text(k)};
                 if (!tool) {
                     pv_pval scratch;
-                    load_pval(pl, args->items[a], NULL, i, true, where, &scratch);
+                    load_pval(pl, args->items[a], NULL, i, true, &where, &scratch);
                     continue;
                 }
                 int ai = pv_tool_arg(tool, text(k));
                 if (ai < 0) {
-                    unknown_name(pl, k, tool->args, tool->n_args, label, "argument", owner);
+                    char owner[200];
+                    snprintf(owner, sizeof owner, "tool '%.150s'", st->tool_name);
+                    unknown_name(pl, k, tool->args, tool->n_args, W(&lw), "argument", owner);
                     continue;
                 }
-                load_pval(pl, args->items[a], &tool->args[ai], i, true, where, &st->args[ai]);
+                load_pval(pl, args->items[a], &tool->args[ai], i, true, &where, &st->args[ai]);
             }
         }
     }
@@ -449,25 +485,26 @@ static void load_step(ploader *pl, const pv_node *n, size_t i)
         st->has_result = true;
         if (res->kind != PV_N_MAP) {
             char *d = pv_node_describe(res);
-            perr(pl, res, "%s, field result: expected a mapping, found %s", label, d);
+            perr(pl, res, "%s, field result: expected a mapping, found %s", W(&lw), d);
             free(d);
         } else {
             for (size_t r = 0; r < res->n; r++) {
                 const pv_node *k = res->keys[r];
-                char where[400];
-                snprintf(where, sizeof where, "%s, field result.%.150s", label, text(k));
+                pwhere where = {.step = i, .id = st->id, .field = "result", .name = text(k)};
                 if (!tool) {
                     pv_pval scratch;
-                    load_pval(pl, res->items[r], NULL, i, false, where, &scratch);
+                    load_pval(pl, res->items[r], NULL, i, false, &where, &scratch);
                     continue;
                 }
                 int ri = pv_tool_return(tool, text(k));
                 if (ri < 0) {
+                    char owner[200];
+                    snprintf(owner, sizeof owner, "tool '%.150s'", st->tool_name);
                     unknown_name(
-                        pl, k, tool->returns, tool->n_returns, label, "result field", owner);
+                        pl, k, tool->returns, tool->n_returns, W(&lw), "result field", owner);
                     continue;
                 }
-                load_pval(pl, res->items[r], &tool->returns[ri], i, false, where, &st->result[ri]);
+                load_pval(pl, res->items[r], &tool->returns[ri], i, false, &where, &st->result[ri]);
             }
         }
     }
