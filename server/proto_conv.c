@@ -79,6 +79,10 @@ pv_node *pv_proto_steps_to_node(size_t n, Planverify__V1__Step *const *steps)
 
 pv_doc *pv_proto_request_to_doc(const Planverify__V1__VerifyRequest *req)
 {
+    /* The tree lives as long as the request's plan is loaded: one arena,
+     * released with the document. */
+    pv_arena *arena = pv_xcalloc(1, sizeof *arena);
+    pv_arena *prev = pv_node_build_arena(arena);
     pv_node *root = pv_node_new_map();
     if (req->spec && req->spec[0])
         pv_node_map_add(root, "spec", pv_node_new_str(req->spec, strlen(req->spec)));
@@ -89,7 +93,10 @@ pv_doc *pv_proto_request_to_doc(const Planverify__V1__VerifyRequest *req)
                         "initial_state",
                         entries_to_node(req->n_initial_state, (void *const *)req->initial_state));
     pv_node_map_add(root, "steps", pv_proto_steps_to_node(req->n_steps, req->steps));
-    return pv_doc_from_root("request", root);
+    pv_node_build_arena(prev);
+    pv_doc *doc = pv_doc_from_root("request", root);
+    doc->arena = arena;
+    return doc;
 }
 
 /* ------------------------------------------------------------------ */

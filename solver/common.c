@@ -154,6 +154,43 @@ void pv_buf_addf(pv_buf *b, const char *fmt, ...)
     b->ptr[b->len] = '\0';
 }
 
+#define ARENA_CHUNK 8192
+#define ARENA_ALIGN 16
+
+void *pv_arena_calloc(pv_arena *a, size_t n)
+{
+    n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (!a->chunk || n > a->size - a->used) {
+        size_t size = n + ARENA_ALIGN > ARENA_CHUNK ? n + ARENA_ALIGN : ARENA_CHUNK;
+        char *c = pv_xmalloc(size);
+        *(char **)c = a->chunk;
+        a->chunk = c;
+        a->size = size;
+        a->used = ARENA_ALIGN;
+    }
+    void *p = a->chunk + a->used;
+    a->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *pv_arena_strndup(pv_arena *a, const char *s, size_t len)
+{
+    char *p = pv_arena_calloc(a, len + 1);
+    memcpy(p, s, len);
+    return p;
+}
+
+void pv_arena_free(pv_arena *a)
+{
+    while (a->chunk) {
+        char *prev = *(char **)a->chunk;
+        free(a->chunk);
+        a->chunk = prev;
+    }
+    a->used = a->size = 0;
+}
+
 pv_str pv_str_dup(const char *p, size_t len)
 {
     pv_str s = {pv_xstrndup(p, len), len};

@@ -1261,6 +1261,8 @@ void pv_node_free(pv_node *n)
         if (n->items)
             pv_node_free(n->items[i]);
     }
+    if (n->arena)
+        return; /* its memory goes with the arena (heap nodes under it went above) */
     free(n->keys);
     free(n->items);
     pv_str_free(&n->str);
@@ -1272,6 +1274,10 @@ void pv_doc_free(pv_doc *doc)
     if (!doc)
         return;
     pv_node_free(doc->root);
+    if (doc->arena) {
+        pv_arena_free(doc->arena);
+        free(doc->arena);
+    }
     free(doc->file);
     free(doc->source);
     free(doc);

@@ -9,12 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Where this thread builds nodes (pv_node_build_arena); NULL: the heap. */
+static _Thread_local pv_arena *build_arena;
+
+pv_arena *pv_node_build_arena(pv_arena *a)
+{
+    pv_arena *prev = build_arena;
+    build_arena = a;
+    return prev;
+}
+
 static pv_node *new_node(pv_node_kind kind)
 {
-    pv_node *n = pv_xcalloc(1, sizeof *n);
+    pv_node *n = build_arena ? pv_arena_calloc(build_arena, sizeof *n) : pv_xcalloc(1, sizeof *n);
+    n->arena = build_arena;
     n->kind = kind;
     n->style = PV_STYLE_JSON;
     return n;
+}
+
+static pv_str node_str(const pv_node *n, const char *s, size_t len)
+{
+    if (n->arena)
+        return (pv_str){pv_arena_strndup(n->arena, s, len), len};
+    return pv_str_dup(s, len);
 }
 
 pv_node *pv_node_new_map(void)
@@ -31,7 +49,7 @@ pv_node *pv_node_new_scalar(pv_scalar_kind kind, const char *text)
 {
     pv_node *n = new_node(PV_N_SCALAR);
     n->skind = kind;
-    n->str = pv_str_dup(text, strlen(text));
+    n->str = node_str(n, text, strlen(text));
     return n;
 }
 
@@ -39,7 +57,7 @@ pv_node *pv_node_new_str(const char *s, size_t len)
 {
     pv_node *n = new_node(PV_N_SCALAR);
     n->skind = PV_S_STRING;
-    n->str = pv_str_dup(s, len);
+    n->str = node_str(n, s, len);
     return n;
 }
 
@@ -64,10 +82,31 @@ pv_node *pv_node_new_null(void)
     return pv_node_new_scalar(PV_S_NULL, "null");
 }
 
+/* Room for one more item in n's arrays: they grow by doubling, so a map
+ * of n keys costs log n reallocations rather than n. */
+static pv_node **grow_array(pv_node *n, pv_node **a)
+{
+    if (!n->arena)
+        return pv_xrealloc(a, n->cap * sizeof(pv_node *));
+    pv_node **b = pv_arena_calloc(n->arena, n->cap * sizeof(pv_node *));
+    if (n->n)
+        memcpy(b, a, n->n * sizeof(pv_node *));
+    return b; /* the old array stays in the arena until it is released */
+}
+
+static void grow(pv_node *n)
+{
+    if (n->n < n->cap)
+        return;
+    n->cap = n->n ? n->n * 2 : 2;
+    if (n->kind == PV_N_MAP)
+        n->keys = grow_array(n, n->keys);
+    n->items = grow_array(n, n->items);
+}
+
 void pv_node_map_add(pv_node *map, const char *key, pv_node *value)
 {
-    map->keys = pv_xrealloc(map->keys, (map->n + 1) * sizeof(pv_node *));
-    map->items = pv_xrealloc(map->items, (map->n + 1) * sizeof(pv_node *));
+    grow(map);
     map->keys[map->n] = pv_node_new_str(key, strlen(key));
     map->items[map->n] = value;
     map->n++;
@@ -75,7 +114,7 @@ void pv_node_map_add(pv_node *map, const char *key, pv_node *value)
 
 void pv_node_seq_add(pv_node *seq, pv_node *item)
 {
-    seq->items = pv_xrealloc(seq->items, (seq->n + 1) * sizeof(pv_node *));
+    grow(seq);
     seq->items[seq->n++] = item;
 }
 
@@ -108,6 +147,8 @@ pv_node *pv_node_copy(const pv_node *n)
     c->str = n->str.ptr ? pv_str_dup(n->str.ptr, n->str.len) : (pv_str){NULL, 0};
     c->items = n->items ? pv_xcalloc(n->n + 1, sizeof(pv_node *)) : NULL;
     c->keys = n->keys ? pv_xcalloc(n->n + 1, sizeof(pv_node *)) : NULL;
+    c->cap = 0;
+    c->arena = NULL;
     for (size_t i = 0; i < n->n; i++) {
         if (n->items)
             c->items[i] = pv_node_copy(n->items[i]);

@@ -112,6 +112,24 @@ void pv_buf_addn(pv_buf *b, const char *s, size_t n);
 /* Append printf-formatted text. */
 void pv_buf_addf(pv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * An arena: allocations that live and die together (one request's
+ * document tree, one verification's scratch) come from a few chunks and
+ * are released at once, instead of one malloc and free each. A zeroed
+ * struct is an empty arena. Allocation failure aborts, as pv_xmalloc.
+ */
+typedef struct pv_arena {
+    char *chunk; /* the newest chunk; each starts with a pointer to the previous */
+    size_t used, size;
+} pv_arena;
+
+/* n zeroed bytes, aligned for any object. */
+void *pv_arena_calloc(pv_arena *a, size_t n);
+/* A NUL-terminated copy of s[0..len). */
+char *pv_arena_strndup(pv_arena *a, const char *s, size_t len);
+/* Release every allocation; the arena is then empty and reusable. */
+void pv_arena_free(pv_arena *a);
+
 pv_str pv_str_dup(const char *p, size_t len);
 void pv_str_free(pv_str *s);
 bool pv_str_eq(pv_str a, pv_str b);

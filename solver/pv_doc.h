@@ -48,13 +48,18 @@ struct pv_node {
     pv_node **items;
     pv_node **keys;
     size_t n;
+    size_t cap; /* room in keys/items when built by pv_node_*_add; 0: exactly n */
+    /* The arena holding this node, its text and its arrays (see
+     * pv_node_build_arena), or NULL when they are on the heap. */
+    pv_arena *arena;
 };
 
 typedef struct pv_doc {
     char *file;   /* name used in diagnostics */
     char *source; /* the whole source text (owned) */
     size_t source_len;
-    pv_node *root; /* NULL for an empty document */
+    pv_node *root;   /* NULL for an empty document */
+    pv_arena *arena; /* owned: holds nodes built in it (pv_node_build_arena), or NULL */
 } pv_doc;
 
 /* Bounds applied when loading. */
@@ -112,5 +117,15 @@ pv_node *pv_node_copy(const pv_node *n);
 bool pv_node_equal(const pv_node *a, const pv_node *b);
 /* A document around a built tree; takes ownership of root. */
 pv_doc *pv_doc_from_root(const char *file, pv_node *root);
+
+/*
+ * Build nodes (pv_node_new_*, and the keys pv_node_map_add makes) in arena
+ * a on this thread until the next call; NULL builds them on the heap.
+ * Returns the previous arena. A tree built in an arena is freed by
+ * pv_node_free as usual, which then releases only heap nodes within it;
+ * the arena itself goes with pv_arena_free (or with the pv_doc that owns
+ * it), after the tree.
+ */
+pv_arena *pv_node_build_arena(pv_arena *a);
 
 #endif
