@@ -355,6 +355,8 @@ typedef struct aenv {
 } aenv;
 
 struct quick {
+    pv_arena arena; /* the per-step arrays, released at once */
+    bool harvested; /* ints and strs hold the literals */
     const pv_spec *spec;
     const pv_plan *plan;
     size_t analysed, from_step;
@@ -552,12 +554,14 @@ static aval aeval(const aenv *env, const pv_expr *e)
 /* the unknowns and their candidates                                   */
 
 typedef struct slot {
-    char *key;         /* the witness key */
+    const char *what;  /* "args", "result", or NULL for the initial state */
     const pv_var *var; /* its declaration */
     int step;          /* -1: the initial state */
     pv_value *value;   /* where a run puts its value */
     pv_value cand[QUICK_MAX_CANDIDATES];
-    size_t n_cand; /* cand[0] is the base value */
+    size_t n_cand; /* cand[0] is the base value; the rest are filled when
+                      a run needs them (fill_candidates) */
+    char *key;     /* the witness key, made when a witness needs it */
 } slot;
 
 static void add_int_cand(slot *s, int64_t v)
@@ -586,9 +590,15 @@ static void add_int_near(slot *s, int64_t k)
 /* A slot's candidates: a base value first (0, or the bound nearest to it),
  * then a value past every literal, the declared bounds, and each literal
  * with its neighbours. */
-static void fill_candidates(const quick *Q, slot *s)
+static void harvest(quick *Q);
+
+static void fill_candidates(quick *Q, slot *s)
 {
     const pv_var *var = s->var;
+    if (s->n_cand > 1)
+        return;
+    if (!Q->harvested)
+        harvest(Q);
     s->n_cand = 0;
     switch (var->type.kind) {
     case PV_T_BOOL:
@@ -686,6 +696,7 @@ static void harvest_expr(quick *Q, const pv_expr *e)
 static void harvest(quick *Q)
 {
     const pv_spec *spec = Q->spec;
+    Q->harvested = true;
     for (size_t r = 0; r < spec->n_invariants; r++)
         harvest_expr(Q, spec->invariants[r].cond);
     for (size_t x = 0; x < spec->n_excludes; x++)
@@ -716,22 +727,41 @@ static void harvest(quick *Q)
     qsort(Q->ints, Q->n_ints, sizeof(int64_t), cmp_i64);
 }
 
-static char *key_of(const char *what, int step, const char *name)
+static const char *slot_key(slot *s)
 {
-    if (step < 0)
-        return pv_xasprintf("initial.%s", name);
-    return pv_xasprintf("steps[%d].%s.%s", step, what, name);
+    if (!s->key)
+        s->key = s->step < 0 ? pv_xasprintf("initial.%s", s->var->name)
+                             : pv_xasprintf("steps[%d].%s.%s", s->step, s->what, s->var->name);
+    return s->key;
 }
 
-static void add_slot(quick *Q, char *key, const pv_var *var, int step, pv_value *value, size_t *cap)
+/* A slot for an unknown, with only its base value as a candidate yet: 0,
+ * or the bound nearest to it; false, the first enum value, "". */
+static void add_slot(quick *Q, const char *what, const pv_var *var, int step, pv_value *value,
+                     size_t *cap)
 {
     pv_grow(&Q->slots, cap, Q->n_slots + 1, sizeof(slot));
     slot *s = &Q->slots[Q->n_slots++];
-    s->key = key;
+    memset(s, 0, sizeof *s);
+    s->what = what;
     s->var = var;
     s->step = step;
     s->value = value;
-    fill_candidates(Q, s);
+    s->n_cand = 1;
+    s->cand[0].type = var->type;
+    switch (var->type.kind) {
+    case PV_T_STRING:
+        s->cand[0].u.s = (pv_str){"", 0};
+        break;
+    case PV_T_INT:
+        if (var->has_min && var->min > 0)
+            s->cand[0].u.i = var->min;
+        else if (var->has_max && var->max < 0)
+            s->cand[0].u.i = var->max;
+        break;
+    default:
+        break; /* false, the first enum value */
+    }
 }
 
 /*
@@ -748,14 +778,14 @@ static bool layout(quick *Q)
     const pv_spec *spec = Q->spec;
     const pv_plan *plan = Q->plan;
     size_t n = Q->analysed, ns = spec->n_state, cap = 0;
-    Q->astate = pv_xcalloc(n + 1, sizeof(aval *));
-    Q->aargs = pv_xcalloc(n + 1, sizeof(aval *));
-    Q->ares = pv_xcalloc(n + 1, sizeof(aval *));
-    Q->steps = pv_xcalloc(n + 1, sizeof(pv_cstep));
-    Q->cstate = pv_xcalloc(n + 1, sizeof(pv_value *));
+    Q->astate = pv_arena_calloc(&Q->arena, (n + 1) * sizeof(aval *));
+    Q->aargs = pv_arena_calloc(&Q->arena, (n + 1) * sizeof(aval *));
+    Q->ares = pv_arena_calloc(&Q->arena, (n + 1) * sizeof(aval *));
+    Q->steps = pv_arena_calloc(&Q->arena, (n + 1) * sizeof(pv_cstep));
+    Q->cstate = pv_arena_calloc(&Q->arena, (n + 1) * sizeof(pv_value *));
     for (size_t i = 0; i <= n; i++) {
-        Q->astate[i] = pv_xcalloc(ns + 1, sizeof(aval));
-        Q->cstate[i] = pv_xcalloc(ns + 1, sizeof(pv_value));
+        Q->astate[i] = pv_arena_calloc(&Q->arena, (ns + 1) * sizeof(aval));
+        Q->cstate[i] = pv_arena_calloc(&Q->arena, (ns + 1) * sizeof(pv_value));
     }
     for (size_t v = 0; v < ns; v++) {
         const pv_pval *pv = &plan->initial[v];
@@ -767,7 +797,7 @@ static bool layout(quick *Q)
             Q->cstate[0][v] = var->init;
             Q->astate[0][v] = av_of_value(&var->init);
         } else {
-            add_slot(Q, key_of(NULL, -1, var->name), var, -1, &Q->cstate[0][v], &cap);
+            add_slot(Q, NULL, var, -1, &Q->cstate[0][v], &cap);
             Q->astate[0][v] = av_domain(spec, var);
         }
     }
@@ -778,22 +808,17 @@ static bool layout(quick *Q)
         if (st->tool < 0)
             continue;
         const pv_tool *tool = &spec->tools[st->tool];
-        Q->aargs[i] = pv_xcalloc(tool->n_args + 1, sizeof(aval));
-        Q->ares[i] = pv_xcalloc(tool->n_returns + 1, sizeof(aval));
-        Q->steps[i].args = pv_xcalloc(tool->n_args + 1, sizeof(pv_value));
-        Q->steps[i].result = pv_xcalloc(tool->n_returns + 1, sizeof(pv_value));
+        Q->aargs[i] = pv_arena_calloc(&Q->arena, (tool->n_args + 1) * sizeof(aval));
+        Q->ares[i] = pv_arena_calloc(&Q->arena, (tool->n_returns + 1) * sizeof(aval));
+        Q->steps[i].args = pv_arena_calloc(&Q->arena, (tool->n_args + 1) * sizeof(pv_value));
+        Q->steps[i].result = pv_arena_calloc(&Q->arena, (tool->n_returns + 1) * sizeof(pv_value));
         for (size_t r = 0; r < tool->n_returns; r++) {
             const pv_pval *pv = &st->result[r];
             if (pv->kind == PV_PV_LITERAL) {
                 Q->steps[i].result[r] = pv->lit;
                 Q->ares[i][r] = av_of_value(&pv->lit);
             } else {
-                add_slot(Q,
-                         key_of("result", (int)i, tool->returns[r].name),
-                         &tool->returns[r],
-                         (int)i,
-                         &Q->steps[i].result[r],
-                         &cap);
+                add_slot(Q, "result", &tool->returns[r], (int)i, &Q->steps[i].result[r], &cap);
                 Q->ares[i][r] = av_domain(spec, &tool->returns[r]);
             }
         }
@@ -824,8 +849,7 @@ static bool layout(quick *Q)
                 Q->steps[i].args[a] = var->dflt;
                 Q->aargs[i][a] = av_of_value(&var->dflt);
             } else {
-                add_slot(
-                    Q, key_of("args", (int)i, var->name), var, (int)i, &Q->steps[i].args[a], &cap);
+                add_slot(Q, "args", var, (int)i, &Q->steps[i].args[a], &cap);
                 Q->aargs[i][a] = av_domain(spec, var);
             }
         }
@@ -849,18 +873,24 @@ typedef struct question {
     const char *escalate_to;
     const pv_expr *cond;
     const char *src;
-    char *prefix;
+    /* what the message starts with: the exclusion for a scope question,
+     * the tool for a precondition, else nothing */
+    const pv_exclusion *ex;
+    const pv_tool *requires_of;
     bool post;      /* over the post-state (state rules) */
     bool broken_if; /* the value of cond that breaks the rule */
     int state_rule; /* the invariant's index for a state rule, else -1 */
     int bounds;     /* QS_*: what the intervals say */
     long break_run; /* a valid run in which it breaks, or -1 */
     long hold_run;  /* a valid run in which it holds, or -1 */
+    int *chain;     /* its steps (pv_chain.h), once computed */
+    size_t n_chain;
 } question;
 
 static void add_question(quick *Q, const char *rule, pv_finding_kind kind, int step,
                          pv_action action, const char *escalate_to, const pv_expr *cond,
-                         const char *src, char *prefix, bool post, bool broken_if, int state_rule)
+                         const char *src, const pv_exclusion *ex, const pv_tool *requires_of,
+                         bool post, bool broken_if, int state_rule)
 {
     pv_grow(&Q->qs, &Q->cap_qs, Q->n_qs + 1, sizeof(question));
     question *q = &Q->qs[Q->n_qs++];
@@ -871,19 +901,34 @@ static void add_question(quick *Q, const char *rule, pv_finding_kind kind, int s
                     escalate_to,
                     cond,
                     src,
-                    prefix,
+                    ex,
+                    requires_of,
                     post,
                     broken_if,
                     state_rule,
                     QS_OPEN,
                     -1,
-                    -1};
+                    -1,
+                    NULL,
+                    0};
     aenv env = {Q, post ? Q->astate[step + 1] : Q->astate[step], step, -1};
     aval a = aeval(&env, cond);
     if (broken_if ? av_false(&a) : av_true(&a))
         q->bounds = QS_HOLDS;
     else if (broken_if ? av_true(&a) : av_false(&a))
         q->bounds = QS_CERTAIN;
+}
+
+/* The question's chain, computed once: the search uses it to pick the
+ * unknowns worth changing, and its finding reports it. */
+static const int *question_chain(const quick *Q, question *q, size_t *n)
+{
+    if (!q->chain) {
+        const pv_expr *exprs[1] = {q->cond};
+        q->chain = pv_chain_compute(Q->spec, Q->plan, q->step, q->post, exprs, 1, &q->n_chain);
+    }
+    *n = q->n_chain;
+    return q->chain;
 }
 
 static bool tool_listed(const int *tools, size_t n, int t)
@@ -914,13 +959,13 @@ static void call_questions(quick *Q, pv_verdict *v, size_t i)
         if (!listed)
             continue;
         named = true;
-        char *prefix = pv_xasprintf("step %zu calls '%s', which is out of scope (%s): escalate "
-                                    "to %s",
-                                    i,
-                                    st->tool_name,
-                                    ex->id,
-                                    ex->escalate_to);
         if (!ex->when) {
+            char *msg = pv_xasprintf("step %zu calls '%s', which is out of scope (%s): escalate "
+                                     "to %s",
+                                     i,
+                                     st->tool_name,
+                                     ex->id,
+                                     ex->escalate_to);
             pv_finding *f = pv_verdict_add(v,
                                            ex->id,
                                            PV_K_SCOPE,
@@ -929,12 +974,10 @@ static void call_questions(quick *Q, pv_verdict *v, size_t i)
                                            PV_ACT_ESCALATE,
                                            ex->escalate_to,
                                            true,
-                                           prefix);
+                                           msg);
             add_chain(f, Q, false, NULL);
             continue;
         }
-        char *full = pv_xasprintf("%s; when: ", prefix);
-        free(prefix);
         add_question(Q,
                      ex->id,
                      PV_K_SCOPE,
@@ -943,7 +986,8 @@ static void call_questions(quick *Q, pv_verdict *v, size_t i)
                      ex->escalate_to,
                      ex->when,
                      ex->when_src,
-                     full,
+                     ex,
+                     NULL,
                      false,
                      true,
                      -1);
@@ -1007,7 +1051,8 @@ static void call_questions(quick *Q, pv_verdict *v, size_t i)
                      fm->escalate_to,
                      tool->requires,
                      tool->requires_src,
-                     pv_xasprintf("requires of '%s': ", tool->name),
+                     NULL,
+                     tool,
                      false,
                      false,
                      -1);
@@ -1024,6 +1069,7 @@ static void call_questions(quick *Q, pv_verdict *v, size_t i)
                      inv->escalate_to,
                      inv->cond,
                      inv->cond_src,
+                     NULL,
                      NULL,
                      false,
                      false,
@@ -1160,25 +1206,25 @@ static bool any_unsettled(const quick *Q)
  * initial state. Before any run satisfies the background, every slot may
  * matter. Returns how many are marked.
  */
-static size_t relevant_slots(const quick *Q, bool *rel)
+static size_t relevant_slots(quick *Q, bool *rel)
 {
     size_t n = Q->plan->n_steps, marked = 0;
     bool *steps = pv_xcalloc(n + 1, sizeof(bool));
     bool all = Q->valid_run < 0;
     for (size_t k = 0; !all && k < Q->n_qs; k++) {
-        const question *q = &Q->qs[k];
+        question *q = &Q->qs[k];
         if (!unsettled(Q, q))
             continue;
-        const pv_expr *exprs[1] = {q->cond};
         size_t n_chain;
-        int *chain = pv_chain_compute(Q->spec, Q->plan, q->step, q->post, exprs, 1, &n_chain);
+        const int *chain = question_chain(Q, q, &n_chain);
         for (size_t c = 0; c < n_chain; c++)
             steps[chain[c]] = true;
-        free(chain);
     }
     for (size_t u = 0; u < Q->n_slots; u++) {
         int st = Q->slots[u].step;
         rel[u] = all || st < 0 || steps[st];
+        if (rel[u])
+            fill_candidates(Q, &Q->slots[u]);
         marked += rel[u];
     }
     free(steps);
@@ -1250,7 +1296,7 @@ out:
 /* ------------------------------------------------------------------ */
 /* findings                                                            */
 
-static void report(quick *Q, pv_verdict *v, const question *q, bool certain, long run)
+static void report(quick *Q, pv_verdict *v, question *q, bool certain, long run)
 {
     run_values(Q, Q->run_assign + (size_t)run * Q->n_slots);
     const pv_step *ps = &Q->plan->steps[q->step];
@@ -1269,22 +1315,33 @@ static void report(quick *Q, pv_verdict *v, const question *q, bool certain, lon
                                 pv_concrete_leaf_value,
                                 &env);
     free(where);
-    if (q->prefix) {
-        char *full = pv_xasprintf("%s%s", q->prefix, msg);
+    if (q->ex || q->requires_of) {
+        char *full = q->ex ? pv_xasprintf("step %d calls '%s', which is out of scope (%s): "
+                                          "escalate to %s; when: %s",
+                                          q->step,
+                                          ps->tool_name,
+                                          q->ex->id,
+                                          q->ex->escalate_to,
+                                          msg)
+                           : pv_xasprintf("requires of '%s': %s", q->requires_of->name, msg);
         free(msg);
         msg = full;
     }
     pv_finding *f = pv_verdict_add(
         v, q->rule, q->kind, q->step, ps->tool_name, q->action, q->escalate_to, certain, msg);
-    add_chain(f, Q, q->post, q->cond);
+    size_t n_chain;
+    const int *chain = question_chain(Q, q, &n_chain);
+    f->chain = pv_xmalloc((n_chain + 1) * sizeof(int));
+    memcpy(f->chain, chain, n_chain * sizeof(int));
+    f->n_chain = n_chain;
     if (Q->no_witness)
         return;
     f->witness = pv_xcalloc(Q->n_slots + 1, sizeof(pv_witness_entry));
     for (size_t u = 0; u < Q->n_slots; u++) {
-        const slot *s = &Q->slots[u];
+        slot *s = &Q->slots[u];
         if (s->step > q->step)
             continue;
-        f->witness[f->n_witness].key = pv_xstrdup(s->key);
+        f->witness[f->n_witness].key = pv_xstrdup(slot_key(s));
         f->witness[f->n_witness].value = pv_value_copy(s->value);
         f->n_witness++;
     }
@@ -1292,32 +1349,12 @@ static void report(quick *Q, pv_verdict *v, const question *q, bool certain, lon
 
 static void quick_free(quick *Q)
 {
-    for (size_t i = 0; i <= Q->analysed; i++) {
-        if (Q->astate)
-            free(Q->astate[i]);
-        if (Q->cstate)
-            free(Q->cstate[i]);
-    }
-    for (size_t i = 0; i < Q->analysed; i++) {
-        if (Q->aargs)
-            free(Q->aargs[i]);
-        if (Q->ares)
-            free(Q->ares[i]);
-        if (Q->steps) {
-            free(Q->steps[i].args);
-            free(Q->steps[i].result);
-        }
-    }
-    free(Q->astate);
-    free(Q->cstate);
-    free(Q->aargs);
-    free(Q->ares);
-    free(Q->steps);
+    pv_arena_free(&Q->arena);
     for (size_t u = 0; u < Q->n_slots; u++)
         free(Q->slots[u].key);
     free(Q->slots);
     for (size_t k = 0; k < Q->n_qs; k++)
-        free(Q->qs[k].prefix);
+        free(Q->qs[k].chain);
     free(Q->qs);
     free(Q->run_assign);
     free(Q->run_breaks);
@@ -1337,7 +1374,6 @@ int pv_quick_verify(const pv_spec *spec, const pv_plan *plan, size_t from_step, 
     Q.from_step = from_step;
     Q.no_witness = no_witness;
     Q.valid_run = -1;
-    harvest(&Q);
     if (!layout(&Q)) {
         quick_free(&Q);
         return PV_ENOTCONCRETE;
@@ -1357,6 +1393,7 @@ int pv_quick_verify(const pv_spec *spec, const pv_plan *plan, size_t from_step, 
                          inv->escalate_to,
                          inv->cond,
                          inv->cond_src,
+                         NULL,
                          NULL,
                          true,
                          false,
@@ -1383,7 +1420,7 @@ int pv_quick_verify(const pv_spec *spec, const pv_plan *plan, size_t from_step, 
     if (settled) {
         rc = PV_OK;
         for (size_t k = 0; k < Q.n_qs; k++) {
-            const question *q = &Q.qs[k];
+            question *q = &Q.qs[k];
             if (q->bounds != QS_HOLDS)
                 report(&Q, v, q, q->bounds == QS_CERTAIN, q->break_run);
         }
