@@ -161,12 +161,15 @@ void *pv_arena_calloc(pv_arena *a, size_t n)
 {
     n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (!a->chunk || n > a->size - a->used) {
-        size_t size = n + ARENA_ALIGN > ARENA_CHUNK ? n + ARENA_ALIGN : ARENA_CHUNK;
+        size_t size = !a->chunk && a->first_size > ARENA_CHUNK ? a->first_size : ARENA_CHUNK;
+        if (n + ARENA_ALIGN > size)
+            size = n + ARENA_ALIGN;
         char *c = pv_xmalloc(size);
         *(char **)c = a->chunk;
         a->chunk = c;
         a->size = size;
         a->used = ARENA_ALIGN;
+        a->total += size;
     }
     void *p = a->chunk + a->used;
     a->used += n;
@@ -188,7 +191,7 @@ void pv_arena_free(pv_arena *a)
         free(a->chunk);
         a->chunk = prev;
     }
-    a->used = a->size = 0;
+    a->used = a->size = a->total = 0;
 }
 
 pv_str pv_str_dup(const char *p, size_t len)

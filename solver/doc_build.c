@@ -63,9 +63,18 @@ pv_node *pv_node_new_str(const char *s, size_t len)
 
 pv_node *pv_node_new_int(int64_t v)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%lld", (long long)v);
-    pv_node *n = pv_node_new_scalar(PV_S_INT, buf);
+    /* decimal digits, written backwards (snprintf cost more than the rest
+     * of building the node) */
+    char buf[24], *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    pv_node *n = pv_node_new_scalar(PV_S_INT, p);
     n->ival = v;
     return n;
 }

@@ -121,6 +121,8 @@ void pv_buf_addf(pv_buf *b, const char *fmt, ...) __attribute__((format(printf, 
 typedef struct pv_arena {
     char *chunk; /* the newest chunk; each starts with a pointer to the previous */
     size_t used, size;
+    size_t total;      /* bytes of all chunks */
+    size_t first_size; /* size of the first chunk, when larger than the default */
 } pv_arena;
 
 /* n zeroed bytes, aligned for any object. */

@@ -1,0 +1,298 @@
+/*
+ * wire.c - a VerifyRequest decoded from its protobuf encoding straight
+ * into a plan document, for the server's hot path.
+ *
+ * protobuf-c decodes a request into messages, which proto_conv.c then
+ * turns into a document tree; for a ten-step plan that was a third of what
+ * a Verify call cost, most of it allocation. This decoder reads the wire
+ * format (varints and length-delimited fields, protobuf's documented
+ * encoding) and builds the same tree in one arena.
+ *
+ * It accepts only what it can decode with no room for interpretation:
+ * every field known and of its declared wire type, no singular field
+ * repeated, a Value with at most one member of its oneof, booleans encoded
+ * as 0 or 1. Anything else (unknown fields, merged messages, malformed
+ * input, a request past the memory budget) returns false and the caller
+ * decodes with protobuf-c, whose answer (including its errors) is then the
+ * answer. test_wire holds the two to the same trees.
+ */
+#include "wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rd {
+    const uint8_t *p, *end;
+} rd;
+
+/* Wire types. */
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+
+static bool varint(rd *r, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+        uint8_t b = *r->p++;
+        if (shift == 63 && b > 1)
+            return false; /* more than 64 bits */
+        v |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A field's key: number and wire type. */
+static bool key(rd *r, uint32_t *field, int *wt)
+{
+    uint64_t k;
+    if (!varint(r, &k) || (k >> 3) == 0 || (k >> 3) > 0x1FFFFFFF)
+        return false;
+    *field = (uint32_t)(k >> 3);
+    *wt = (int)(k & 7);
+    return true;
+}
+
+/* A length-delimited field's contents. */
+static bool bytes(rd *r, rd *sub)
+{
+    uint64_t n;
+    if (!varint(r, &n) || n > (uint64_t)(r->end - r->p))
+        return false;
+    sub->p = r->p;
+    sub->end = r->p + n;
+    r->p += n;
+    return true;
+}
+
+typedef struct dec {
+    pv_arena *arena;
+    size_t budget; /* bytes the tree may take */
+} dec;
+
+/* Whether the tree has outgrown the budget (checked after each map entry
+ * and step, so that a small request cannot build a huge tree). */
+static bool over(const dec *d)
+{
+    return d->arena->total > d->budget;
+}
+
+/* A string field's text, as proto_conv.c sees it through protobuf-c: up
+ * to its first NUL byte. */
+static bool text(dec *d, const rd *s, const char **out, size_t *len)
+{
+    size_t n = (size_t)(s->end - s->p);
+    const void *nul = memchr(s->p, 0, n);
+    if (nul)
+        n = (size_t)((const uint8_t *)nul - s->p);
+    *out = pv_arena_strndup(d->arena, (const char *)s->p, n);
+    *len = n;
+    return true;
+}
+
+/* Value: exactly one member of the oneof, or none (null, as proto_conv). */
+static pv_node *value(dec *d, rd r)
+{
+    pv_node *n = NULL;
+    bool seen = false;
+    while (r.p < r.end) {
+        uint32_t f;
+        int wt;
+        uint64_t v;
+        rd s;
+        if (!key(&r, &f, &wt) || seen)
+            return NULL;
+        seen = true;
+        switch (f) {
+        case 1: /* int_value */
+            if (wt != WT_VARINT || !varint(&r, &v))
+                return NULL;
+            n = pv_node_new_int((int64_t)v);
+            break;
+        case 2: /* bool_value */
+        case 5: /* unknown */
+            if (wt != WT_VARINT || !varint(&r, &v) || v > 1)
+                return NULL;
+            if (f == 2) {
+                n = pv_node_new_bool(v != 0);
+            } else {
+                n = pv_node_new_map();
+                pv_node_map_add(n, "unknown", pv_node_new_bool(v != 0));
+            }
+            break;
+        case 3: /* string_value */
+        case 4: /* ref */ {
+            const char *t;
+            size_t len;
+            if (wt != WT_LEN || !bytes(&r, &s) || !text(d, &s, &t, &len))
+                return NULL;
+            if (f == 3) {
+                n = pv_node_new_str(t, len);
+            } else {
+                n = pv_node_new_map();
+                pv_node_map_add(n, "ref", pv_node_new_str(t, len));
+            }
+            break;
+        }
+        default:
+            return NULL;
+        }
+    }
+    return n ? n : pv_node_new_null();
+}
+
+/* One map entry {key = 1, value = 2} added to map m. */
+static bool entry(dec *d, rd r, pv_node *m)
+{
+    const char *k = "";
+    size_t klen = 0;
+    pv_node *v = NULL;
+    bool seen_key = false;
+    while (r.p < r.end) {
+        uint32_t f;
+        int wt;
+        rd s;
+        if (!key(&r, &f, &wt) || wt != WT_LEN || !bytes(&r, &s))
+            return false;
+        if (f == 1 && !seen_key) {
+            seen_key = true;
+            if (!text(d, &s, &k, &klen))
+                return false;
+        } else if (f == 2 && !v) {
+            if (!(v = value(d, s)))
+                return false;
+        } else {
+            return false;
+        }
+    }
+    pv_node_map_add(m, k, v ? v : pv_node_new_null());
+    (void)klen;
+    return !over(d);
+}
+
+/* A Step as proto_conv.c builds it: id (when not empty), tool, args, and
+ * result when has_result is set or result has entries. */
+static pv_node *step(dec *d, rd r)
+{
+    const char *id = "", *tool = "";
+    size_t id_len = 0, tool_len = 0;
+    bool seen_id = false, seen_tool = false, seen_has = false, has_result = false;
+    pv_node *args = pv_node_new_map(), *result = pv_node_new_map();
+    while (r.p < r.end) {
+        uint32_t f;
+        int wt;
+        uint64_t v;
+        rd s;
+        if (!key(&r, &f, &wt))
+            return NULL;
+        if (f == 5) {
+            if (wt != WT_VARINT || seen_has || !varint(&r, &v) || v > 1)
+                return NULL;
+            seen_has = true;
+            has_result = v != 0;
+            continue;
+        }
+        if (wt != WT_LEN || !bytes(&r, &s))
+            return NULL;
+        switch (f) {
+        case 1:
+            if (seen_id || !text(d, &s, &id, &id_len))
+                return NULL;
+            seen_id = true;
+            break;
+        case 2:
+            if (seen_tool || !text(d, &s, &tool, &tool_len))
+                return NULL;
+            seen_tool = true;
+            break;
+        case 3:
+        case 4:
+            if (!entry(d, s, f == 3 ? args : result))
+                return NULL;
+            break;
+        default:
+            return NULL;
+        }
+    }
+    pv_node *m = pv_node_new_map();
+    if (id_len)
+        pv_node_map_add(m, "id", pv_node_new_str(id, id_len));
+    pv_node_map_add(m, "tool", pv_node_new_str(tool, tool_len));
+    pv_node_map_add(m, "args", args);
+    if (has_result || result->n > 0)
+        pv_node_map_add(m, "result", result);
+    return m;
+}
+
+bool pv_wire_request_to_doc(const uint8_t *buf, size_t len, size_t budget, pv_wire_request *out)
+{
+    memset(out, 0, sizeof *out);
+    pv_arena *arena = pv_xcalloc(1, sizeof *arena);
+    /* room for the tree of a typical request in one chunk (about 16
+     * bytes of tree per byte of request) */
+    arena->first_size = len < ((size_t)1 << 20) ? len * 16 + 1024 : 0;
+    pv_arena *prev = pv_node_build_arena(arena);
+    dec d = {arena, budget};
+    rd r = {buf, buf + len};
+    const char *spec = "", *version = "", *digest = "", *id = "";
+    size_t spec_len = 0, id_len = 0, unused;
+    bool seen[5] = {false};
+    pv_node *initial = pv_node_new_map(), *steps = pv_node_new_seq();
+    bool ok = true;
+    while (ok && r.p < r.end) {
+        uint32_t f;
+        int wt;
+        rd s;
+        if (!key(&r, &f, &wt) || wt != WT_LEN || !bytes(&r, &s)) {
+            ok = false;
+            break;
+        }
+        switch (f) {
+        case 1:
+        case 2:
+        case 3:
+        case 4: {
+            const char **dst = f == 1 ? &spec : f == 2 ? &version : f == 3 ? &digest : &id;
+            size_t *dlen = f == 1 ? &spec_len : f == 4 ? &id_len : &unused;
+            ok = !seen[f] && text(&d, &s, dst, dlen);
+            seen[f] = true;
+            break;
+        }
+        case 5:
+            ok = entry(&d, s, initial);
+            break;
+        case 6: {
+            pv_node *st = step(&d, s);
+            ok = st && !over(&d);
+            if (ok)
+                pv_node_seq_add(steps, st);
+            break;
+        }
+        default:
+            ok = false;
+        }
+    }
+    if (ok) {
+        pv_node *root = pv_node_new_map();
+        if (spec_len)
+            pv_node_map_add(root, "spec", pv_node_new_str(spec, spec_len));
+        if (id_len)
+            pv_node_map_add(root, "id", pv_node_new_str(id, id_len));
+        if (initial->n)
+            pv_node_map_add(root, "initial_state", initial);
+        pv_node_map_add(root, "steps", steps);
+        out->doc = pv_doc_from_root("request", root);
+        out->doc->arena = arena;
+        out->spec = spec;
+        out->version = version;
+        out->digest = digest;
+    }
+    pv_node_build_arena(prev);
+    if (!ok) {
+        pv_arena_free(arena);
+        free(arena);
+    }
+    return ok;
+}
