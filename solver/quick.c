@@ -40,6 +40,8 @@
 #define QUICK_MAX_RUNS 384
 /* Candidate values per unknown. */
 #define QUICK_MAX_CANDIDATES 24
+/* Up to this many unknowns, the search does not narrow them by chains. */
+#define QUICK_FEW_SLOTS 8
 /* Literals harvested for candidates. */
 #define QUICK_MAX_LITERALS 48
 
@@ -1203,18 +1205,26 @@ static bool any_unsettled(const quick *Q)
 /*
  * Mark in rel[] the slots that can change an unsettled question: those of
  * the steps in its chain (the steps feeding it, pv_chain.h) and of the
- * initial state. Before any run satisfies the background, every slot may
+ * initial state. With few unknowns, computing chains costs more than the
+ * runs it saves, and every unknown of a step up to the last unsettled
+ * question counts. Before any run satisfies the background, every slot may
  * matter. Returns how many are marked.
  */
 static size_t relevant_slots(quick *Q, bool *rel)
 {
     size_t n = Q->plan->n_steps, marked = 0;
-    bool *steps = pv_xcalloc(n + 1, sizeof(bool));
     bool all = Q->valid_run < 0;
+    bool *steps = NULL;
+    int last = -1;
     for (size_t k = 0; !all && k < Q->n_qs; k++) {
         question *q = &Q->qs[k];
         if (!unsettled(Q, q))
             continue;
+        last = q->step > last ? q->step : last;
+        if (Q->n_slots <= QUICK_FEW_SLOTS)
+            continue;
+        if (!steps)
+            steps = pv_xcalloc(n + 1, sizeof(bool));
         size_t n_chain;
         const int *chain = question_chain(Q, q, &n_chain);
         for (size_t c = 0; c < n_chain; c++)
@@ -1222,7 +1232,7 @@ static size_t relevant_slots(quick *Q, bool *rel)
     }
     for (size_t u = 0; u < Q->n_slots; u++) {
         int st = Q->slots[u].step;
-        rel[u] = all || st < 0 || steps[st];
+        rel[u] = all || st < 0 || (steps ? steps[st] : st <= last);
         if (rel[u])
             fill_candidates(Q, &Q->slots[u]);
         marked += rel[u];
