@@ -33,4 +33,8 @@
 int pv_quick_verify(const pv_spec *spec, const pv_plan *plan, size_t from_step, bool no_witness,
                     pv_verdict **out);
 
+/* Gather the spec's integer and string literals into spec->lit_ints and
+ * lit_strs, the values sample runs try first; the spec loader calls it. */
+void pv_quick_spec_literals(pv_spec *spec);
+
 #endif

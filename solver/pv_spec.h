@@ -172,6 +172,14 @@ typedef struct pv_spec {
     pv_failure_mode failure_modes[PV_FAIL__COUNT];
     pv_test *tests;
     size_t n_tests;
+
+    /* The literals of its rules, exclusions, requires, ensures, effects and
+     * state inits, unique: values the quick path's sample runs try for
+     * unknowns (pv_quick.h). Strings point into the expressions. */
+    int64_t *lit_ints;
+    size_t n_lit_ints;
+    const pv_str **lit_strs;
+    size_t n_lit_strs;
 } pv_spec;
 
 /* Defaults when `limits` does not say. */

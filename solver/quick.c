@@ -348,6 +348,14 @@ static aval av_match(pv_expr_kind k, const aval *a, const aval *b)
 /* ------------------------------------------------------------------ */
 /* the plan over intervals                                             */
 
+/* Literals for candidates: unique, at most QUICK_MAX_LITERALS of each. */
+typedef struct lit_pool {
+    int64_t ints[QUICK_MAX_LITERALS];
+    size_t n_ints;
+    const pv_str *strs[QUICK_MAX_LITERALS];
+    size_t n_strs;
+} lit_pool;
+
 typedef struct quick quick;
 
 typedef struct aenv {
@@ -380,11 +388,7 @@ struct quick {
     bool *run_valid;
     size_t n_runs, cap_runs;
     long valid_run; /* the first run that satisfies the background, or -1 */
-    /* literals of the spec and plan, for candidates */
-    int64_t ints[QUICK_MAX_LITERALS];
-    size_t n_ints;
-    const pv_str *strs[QUICK_MAX_LITERALS];
-    size_t n_strs;
+    lit_pool lits;  /* literals of the spec and plan, for candidates */
 };
 
 static aval aeval(const aenv *env, const pv_expr *e);
@@ -620,14 +624,14 @@ static void fill_candidates(quick *Q, slot *s)
     case PV_T_STRING:
         s->cand[s->n_cand].type = var->type;
         s->cand[s->n_cand++].u.s = (pv_str){"", 0};
-        for (size_t i = 0; i < Q->n_strs && s->n_cand < QUICK_MAX_CANDIDATES; i++) {
+        for (size_t i = 0; i < Q->lits.n_strs && s->n_cand < QUICK_MAX_CANDIDATES; i++) {
             bool dup = false;
             for (size_t k = 0; k < s->n_cand; k++)
-                dup |= pv_str_eq(s->cand[k].u.s, *Q->strs[i]);
+                dup |= pv_str_eq(s->cand[k].u.s, *Q->lits.strs[i]);
             if (dup)
                 continue;
             s->cand[s->n_cand].type = var->type;
-            s->cand[s->n_cand++].u.s = *Q->strs[i];
+            s->cand[s->n_cand++].u.s = *Q->lits.strs[i];
         }
         return;
     default:
@@ -639,16 +643,34 @@ static void fill_candidates(quick *Q, slot *s)
     else if (var->has_max && var->max < 0)
         base = var->max;
     add_int_cand(s, base);
-    if (Q->n_ints > 0 && Q->ints[Q->n_ints - 1] < INT64_MAX)
-        add_int_cand(s, Q->ints[Q->n_ints - 1] + 1);
+    if (Q->lits.n_ints > 0 && Q->lits.ints[Q->lits.n_ints - 1] < INT64_MAX)
+        add_int_cand(s, Q->lits.ints[Q->lits.n_ints - 1] + 1);
     if (var->has_min)
         add_int_near(s, var->min);
     if (var->has_max)
         add_int_near(s, var->max);
-    for (size_t i = 0; i < Q->n_ints; i++)
-        add_int_near(s, Q->ints[i]);
-    if (Q->n_ints > 0 && Q->ints[0] > INT64_MIN)
-        add_int_cand(s, Q->ints[0] - 1);
+    /* Then each literal's neighbourhood, in ascending order: a value can
+     * only repeat the one before it or one of the few above. */
+    size_t special = s->n_cand;
+    bool have_last = false;
+    int64_t last = 0;
+    for (size_t i = 0; i < Q->lits.n_ints && s->n_cand < QUICK_MAX_CANDIDATES; i++)
+        for (int d = -1; d <= 1 && s->n_cand < QUICK_MAX_CANDIDATES; d++) {
+            int64_t v;
+            if (__builtin_add_overflow(Q->lits.ints[i], (int64_t)d, &v) || (have_last && v <= last))
+                continue;
+            have_last = true;
+            last = v;
+            if ((var->has_min && v < var->min) || (var->has_max && v > var->max))
+                continue;
+            bool dup = false;
+            for (size_t k = 0; k < special && !dup; k++)
+                dup = s->cand[k].u.i == v;
+            if (dup)
+                continue;
+            s->cand[s->n_cand].type = var->type;
+            s->cand[s->n_cand++].u.i = v;
+        }
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -657,76 +679,96 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void harvest_value(quick *Q, const pv_value *v)
+static void pool_int(lit_pool *p, int64_t v)
 {
-    if (v->type.kind == PV_T_INT) {
-        for (size_t i = 0; i < Q->n_ints; i++)
-            if (Q->ints[i] == v->u.i)
-                return;
-        if (Q->n_ints < QUICK_MAX_LITERALS)
-            Q->ints[Q->n_ints++] = v->u.i;
-    } else if (v->type.kind == PV_T_STRING) {
-        for (size_t i = 0; i < Q->n_strs; i++)
-            if (pv_str_eq(*Q->strs[i], v->u.s))
-                return;
-        if (Q->n_strs < QUICK_MAX_LITERALS)
-            Q->strs[Q->n_strs++] = &v->u.s;
-    }
+    for (size_t i = 0; i < p->n_ints; i++)
+        if (p->ints[i] == v)
+            return;
+    if (p->n_ints < QUICK_MAX_LITERALS)
+        p->ints[p->n_ints++] = v;
 }
 
-static void harvest_expr(quick *Q, const pv_expr *e)
+static void pool_str(lit_pool *p, const pv_str *s)
+{
+    for (size_t i = 0; i < p->n_strs; i++)
+        if (pv_str_eq(*p->strs[i], *s))
+            return;
+    if (p->n_strs < QUICK_MAX_LITERALS)
+        p->strs[p->n_strs++] = s;
+}
+
+static void pool_value(lit_pool *p, const pv_value *v)
+{
+    if (v->type.kind == PV_T_INT)
+        pool_int(p, v->u.i);
+    else if (v->type.kind == PV_T_STRING)
+        pool_str(p, &v->u.s);
+}
+
+static void pool_expr(lit_pool *p, const pv_expr *e)
 {
     if (!e)
         return;
-    if (e->kind == PV_E_INT && Q->n_ints < QUICK_MAX_LITERALS) {
-        pv_value v = {.type = pv_type_make(PV_T_INT)};
-        v.u.i = e->u.i;
-        harvest_value(Q, &v);
-    } else if (e->kind == PV_E_STR) {
-        for (size_t i = 0; i < Q->n_strs; i++)
-            if (pv_str_eq(*Q->strs[i], e->u.s))
-                return;
-        if (Q->n_strs < QUICK_MAX_LITERALS)
-            Q->strs[Q->n_strs++] = &e->u.s;
-    }
+    if (e->kind == PV_E_INT)
+        pool_int(p, e->u.i);
+    else if (e->kind == PV_E_STR)
+        pool_str(p, &e->u.s);
     for (size_t i = 0; i < e->n_kids; i++)
-        harvest_expr(Q, e->kids[i]);
+        pool_expr(p, e->kids[i]);
 }
 
-/* The literals a rule is likely to compare against: the spec's first,
- * then the plan's. */
-static void harvest(quick *Q)
+void pv_quick_spec_literals(pv_spec *spec)
 {
-    const pv_spec *spec = Q->spec;
-    Q->harvested = true;
+    lit_pool p = {0};
     for (size_t r = 0; r < spec->n_invariants; r++)
-        harvest_expr(Q, spec->invariants[r].cond);
+        pool_expr(&p, spec->invariants[r].cond);
     for (size_t x = 0; x < spec->n_excludes; x++)
-        harvest_expr(Q, spec->excludes[x].when);
+        pool_expr(&p, spec->excludes[x].when);
     for (size_t t = 0; t < spec->n_tools; t++) {
         const pv_tool *tool = &spec->tools[t];
-        harvest_expr(Q, tool->requires);
-        harvest_expr(Q, tool->ensures);
+        pool_expr(&p, tool->requires);
+        pool_expr(&p, tool->ensures);
         for (size_t k = 0; k < tool->n_effects; k++)
-            harvest_expr(Q, tool->effects[k].expr);
+            pool_expr(&p, tool->effects[k].expr);
     }
     for (size_t v = 0; v < spec->n_state; v++)
         if (spec->state[v].has_init)
-            harvest_value(Q, &spec->state[v].init);
+            pool_value(&p, &spec->state[v].init);
+    free(spec->lit_ints);
+    free(spec->lit_strs);
+    spec->lit_ints = pv_xmalloc((p.n_ints + 1) * sizeof(int64_t));
+    memcpy(spec->lit_ints, p.ints, p.n_ints * sizeof(int64_t));
+    spec->n_lit_ints = p.n_ints;
+    spec->lit_strs = pv_xmalloc((p.n_strs + 1) * sizeof(pv_str *));
+    memcpy(spec->lit_strs, p.strs, p.n_strs * sizeof(pv_str *));
+    spec->n_lit_strs = p.n_strs;
+}
+
+/* The literals a rule is likely to compare against: the spec's first
+ * (gathered when it was loaded), then the plan's. */
+static void harvest(quick *Q)
+{
+    const pv_spec *spec = Q->spec;
+    lit_pool *p = &Q->lits;
+    Q->harvested = true;
+    for (size_t i = 0; i < spec->n_lit_ints && i < QUICK_MAX_LITERALS; i++)
+        p->ints[p->n_ints++] = spec->lit_ints[i];
+    for (size_t i = 0; i < spec->n_lit_strs && i < QUICK_MAX_LITERALS; i++)
+        p->strs[p->n_strs++] = spec->lit_strs[i];
     const pv_plan *plan = Q->plan;
     for (size_t v = 0; v < plan->n_initial; v++)
         if (plan->initial[v].kind == PV_PV_LITERAL)
-            harvest_value(Q, &plan->initial[v].lit);
+            pool_value(p, &plan->initial[v].lit);
     for (size_t i = 0; i < Q->analysed; i++) {
         const pv_step *st = &plan->steps[i];
         for (size_t a = 0; st->tool >= 0 && a < st->n_args; a++)
             if (st->args[a].kind == PV_PV_LITERAL)
-                harvest_value(Q, &st->args[a].lit);
+                pool_value(p, &st->args[a].lit);
         for (size_t r = 0; st->tool >= 0 && r < st->n_result; r++)
             if (st->result[r].kind == PV_PV_LITERAL)
-                harvest_value(Q, &st->result[r].lit);
+                pool_value(p, &st->result[r].lit);
     }
-    qsort(Q->ints, Q->n_ints, sizeof(int64_t), cmp_i64);
+    qsort(p->ints, p->n_ints, sizeof(int64_t), cmp_i64);
 }
 
 static const char *slot_key(slot *s)

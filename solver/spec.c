@@ -11,6 +11,7 @@
 #include "pv_internal.h"
 #include "pv_plan.h"
 #include "pv_sha256.h"
+#include "pv_quick.h"
 #include "pv_spec.h"
 
 #include <stdarg.h>
@@ -1612,6 +1613,7 @@ int pv_spec_load(const char *file, const char *text, size_t len, pv_spec **out, 
         pv_spec_free(s);
         return PV_EINPUT;
     }
+    pv_quick_spec_literals(s);
     *out = s;
     return PV_OK;
 }

@@ -220,6 +220,8 @@ void pv_spec_free(pv_spec *spec)
 {
     if (!spec)
         return;
+    free(spec->lit_ints);
+    free(spec->lit_strs);
     free(spec->id);
     free(spec->version);
     free(spec->description);
