@@ -40,8 +40,10 @@
 #define QUICK_MAX_RUNS 384
 /* Candidate values per unknown. */
 #define QUICK_MAX_CANDIDATES 24
-/* Up to this many unknowns, the search does not narrow them by chains. */
+/* Up to this many unknowns, the search does not narrow them by chains;
+ * nor does it with more unsettled questions than QUICK_MAX_CHAINS. */
 #define QUICK_FEW_SLOTS 8
+#define QUICK_MAX_CHAINS 16
 /* Literals harvested for candidates. */
 #define QUICK_MAX_LITERALS 48
 
@@ -388,6 +390,7 @@ struct quick {
     bool *run_valid;
     size_t n_runs, cap_runs;
     long valid_run; /* the first run that satisfies the background, or -1 */
+    long laid_out;  /* the run whose values the trace holds for report, or -1 */
     lit_pool lits;  /* literals of the spec and plan, for candidates */
 };
 
@@ -1248,23 +1251,27 @@ static bool any_unsettled(const quick *Q)
  * Mark in rel[] the slots that can change an unsettled question: those of
  * the steps in its chain (the steps feeding it, pv_chain.h) and of the
  * initial state. With few unknowns, computing chains costs more than the
- * runs it saves, and every unknown of a step up to the last unsettled
- * question counts. Before any run satisfies the background, every slot may
+ * runs it saves (and with many unsettled questions, so does tracing them
+ * all): then every unknown of a step up to the last unsettled question
+ * counts. Before any run satisfies the background, every slot may
  * matter. Returns how many are marked.
  */
 static size_t relevant_slots(quick *Q, bool *rel)
 {
     size_t n = Q->plan->n_steps, marked = 0;
     bool all = Q->valid_run < 0;
-    bool *steps = NULL;
+    bool *steps = NULL, all_before = false;
     int last = -1;
+    size_t chained = 0;
     for (size_t k = 0; !all && k < Q->n_qs; k++) {
         question *q = &Q->qs[k];
         if (!unsettled(Q, q))
             continue;
         last = q->step > last ? q->step : last;
-        if (Q->n_slots <= QUICK_FEW_SLOTS)
+        if (Q->n_slots <= QUICK_FEW_SLOTS || ++chained > QUICK_MAX_CHAINS) {
+            all_before = true; /* too many to trace: every slot up to `last` */
             continue;
+        }
         if (!steps)
             steps = pv_xcalloc(n + 1, sizeof(bool));
         size_t n_chain;
@@ -1274,7 +1281,7 @@ static size_t relevant_slots(quick *Q, bool *rel)
     }
     for (size_t u = 0; u < Q->n_slots; u++) {
         int st = Q->slots[u].step;
-        rel[u] = all || st < 0 || (steps ? steps[st] : st <= last);
+        rel[u] = all || st < 0 || (all_before && st <= last) || (steps && steps[st]);
         if (rel[u])
             fill_candidates(Q, &Q->slots[u]);
         marked += rel[u];
@@ -1350,7 +1357,12 @@ out:
 
 static void report(quick *Q, pv_verdict *v, question *q, bool certain, long run)
 {
-    run_values(Q, Q->run_assign + (size_t)run * Q->n_slots);
+    /* Findings mostly share a few runs: lay a run out again only when the
+     * previous finding's was another. */
+    if (Q->laid_out != run) {
+        run_values(Q, Q->run_assign + (size_t)run * Q->n_slots);
+        Q->laid_out = run;
+    }
     const pv_step *ps = &Q->plan->steps[q->step];
     pv_cenv env = {Q->spec,
                    Q->plan,
@@ -1426,6 +1438,7 @@ int pv_quick_verify(const pv_spec *spec, const pv_plan *plan, size_t from_step, 
     Q.from_step = from_step;
     Q.no_witness = no_witness;
     Q.valid_run = -1;
+    Q.laid_out = -1;
     if (!layout(&Q)) {
         quick_free(&Q);
         return PV_ENOTCONCRETE;
@@ -1471,11 +1484,24 @@ int pv_quick_verify(const pv_spec *spec, const pv_plan *plan, size_t from_step, 
     bool settled = search(&Q);
     if (settled) {
         rc = PV_OK;
-        for (size_t k = 0; k < Q.n_qs; k++) {
-            question *q = &Q.qs[k];
-            if (q->bounds != QS_HOLDS)
-                report(&Q, v, q, q->bounds == QS_CERTAIN, q->break_run);
+        /* Findings grouped by the run that is their witness, so that each
+         * run is laid out once (the verdict sorts them afterwards). */
+        size_t n_rep = 0;
+        size_t *order = pv_xmalloc((Q.n_qs + 1) * sizeof(size_t));
+        for (size_t k = 0; k < Q.n_qs; k++)
+            if (Q.qs[k].bounds != QS_HOLDS)
+                order[n_rep++] = k;
+        for (size_t i = 1; i < n_rep; i++) {
+            size_t k = order[i], j = i;
+            for (; j > 0 && Q.qs[order[j - 1]].break_run > Q.qs[k].break_run; j--)
+                order[j] = order[j - 1];
+            order[j] = k;
         }
+        for (size_t i = 0; i < n_rep; i++) {
+            question *q = &Q.qs[order[i]];
+            report(&Q, v, q, q->bounds == QS_CERTAIN, q->break_run);
+        }
+        free(order);
     }
     if (rc == PV_OK && n > Q.analysed) {
         const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_BUDGET_EXCEEDED];
