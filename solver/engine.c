@@ -47,6 +47,14 @@ struct pv_engine {
     pthread_t watchdog;
     pthread_cond_t wake;
     bool armed, quit;
+    /* Z3 is interrupted only inside Z3_solver_check, which is built to be
+     * cancelled; an interrupt landing in anything else (simplify, pop,
+     * model evaluation) can leave the context broken, which showed as rare
+     * crashes in later checks. in_check says the engine thread is inside
+     * one; interrupted that an interrupt was delivered, after which the
+     * context is replaced before its next use; stop that pv_engine_interrupt
+     * asked the running verification to end. All under lock. */
+    bool in_check, interrupted, stop;
     struct timespec alarm; /* CLOCK_MONOTONIC */
     Z3_context ctx;
     Z3_solver solver;
@@ -155,10 +163,12 @@ static void *watchdog_main(void *arg)
             pthread_cond_timedwait(&eng->wake, &eng->lock, &until);
             continue;
         }
-        /* Past the deadline: interrupt whatever runs, and again a
-         * millisecond later, in case a query started just after. */
-        if (eng->ctx)
+        /* Past the deadline: interrupt the check that runs, and look again
+         * a millisecond later, in case one starts just after. */
+        if (eng->ctx && eng->in_check) {
             Z3_interrupt(eng->ctx);
+            eng->interrupted = true;
+        }
         struct timespec again = now;
         again.tv_nsec += 1000000L;
         if (again.tv_nsec >= 1000000000L) {
@@ -233,8 +243,29 @@ void pv_engine_free(pv_engine *eng)
 void pv_engine_interrupt(pv_engine *eng)
 {
     pthread_mutex_lock(&eng->lock);
-    if (eng->ctx)
+    eng->stop = true;
+    if (eng->ctx && eng->in_check) {
         Z3_interrupt(eng->ctx);
+        eng->interrupted = true;
+    }
+    pthread_mutex_unlock(&eng->lock);
+}
+
+/* Enter or leave Z3_solver_check (see in_check). Returns, on entry,
+ * whether the verification was asked to stop. */
+static bool check_begin(pv_engine *eng)
+{
+    pthread_mutex_lock(&eng->lock);
+    bool stop = eng->stop;
+    eng->in_check = !stop;
+    pthread_mutex_unlock(&eng->lock);
+    return stop;
+}
+
+static void check_end(pv_engine *eng)
+{
+    pthread_mutex_lock(&eng->lock);
+    eng->in_check = false;
     pthread_mutex_unlock(&eng->lock);
 }
 
@@ -510,6 +541,16 @@ static Z3_lbool solve(enc *E)
     return solve_capped(E, 0);
 }
 
+/* Z3's timeout for the next checks on E's solver, in ms; 0: none. */
+static void set_query_timeout(enc *E, unsigned ms)
+{
+    Z3_params p = Z3_mk_params(E->c);
+    Z3_params_inc_ref(E->c, p);
+    Z3_params_set_uint(E->c, p, Z3_mk_string_symbol(E->c, "timeout"), ms ? ms : 4294967295u);
+    Z3_solver_set_params(E->c, E->solver, p);
+    Z3_params_dec_ref(E->c, p);
+}
+
 /* As solve, but spending at most cap_ms (0: no cap beyond the budget). */
 static Z3_lbool solve_capped(enc *E, long cap_ms)
 {
@@ -532,23 +573,23 @@ static Z3_lbool solve_capped(enc *E, long cap_ms)
         E->fail_reason = pv_xstrdup("the time limit ran out");
         return Z3_L_UNDEF;
     }
-    /* The watchdog holds the verification's deadline; a capped query
-     * moves it closer for its own duration. */
+    /* The watchdog holds the verification's deadline; a capped query gets
+     * Z3's own timeout for its shorter limit, so that it ends without an
+     * interrupt and the verification can go on. */
     bool capped = cap_ms > 0 && cap_ms < left;
-    if (capped) {
-        struct timespec at;
-        clock_gettime(CLOCK_MONOTONIC, &at);
-        at.tv_sec += cap_ms / 1000;
-        at.tv_nsec += (cap_ms % 1000) * 1000000L;
-        if (at.tv_nsec >= 1000000000L) {
-            at.tv_sec++;
-            at.tv_nsec -= 1000000000L;
-        }
-        watchdog_arm(E->eng, &at);
+    if (capped)
+        set_query_timeout(E, (unsigned)cap_ms);
+    if (check_begin(E->eng)) {
+        E->solver_failed = true;
+        E->fail_reason = pv_xstrdup("the verification was stopped");
+        if (capped)
+            set_query_timeout(E, 0);
+        return Z3_L_UNDEF;
     }
     Z3_lbool r = Z3_solver_check(E->c, E->solver);
+    check_end(E->eng);
     if (capped)
-        watchdog_arm(E->eng, &E->deadline);
+        set_query_timeout(E, 0);
     if (r == Z3_L_UNDEF || Z3_get_error_code(E->c) != Z3_OK) {
         E->solver_failed = true;
         const char *why = Z3_get_error_code(E->c) != Z3_OK
@@ -709,9 +750,10 @@ static outcome check_simplified(enc *E, Z3_ast broken, bool simplified, Z3_model
         return OUT_UNKNOWN;
     if (!E->opts->force_solver && !simplified) {
         Z3_ast simple = Z3_simplify(c, broken);
-        if (Z3_get_bool_value(c, simple) == Z3_L_FALSE)
+        if (simple && Z3_get_bool_value(c, simple) == Z3_L_FALSE)
             return OUT_HOLDS;
-        broken = simple;
+        if (simple)
+            broken = simple;
     }
 
     Z3_solver_push(c, s);
@@ -988,7 +1030,10 @@ static bool ask(enc *E, pv_verdict *v, Z3_ast broken, const char *rule, pv_findi
     if (breaks)
         *breaks = false;
     if (E->collecting) {
+        /* (NULL only when Z3 failed; the question then stays as it is) */
         Z3_ast simple = Z3_simplify(E->c, broken);
+        if (!simple)
+            simple = broken;
         if (Z3_get_bool_value(E->c, simple) == Z3_L_FALSE)
             return true;
         pv_grow(&E->queries, &E->cap_queries, E->n_queries + 1, sizeof(query));
@@ -1407,7 +1452,12 @@ static void verify_encoded(enc *E, pv_verdict *v, Z3_lbool bg)
  * served PV_ENGINE_RECYCLE verifications. False when Z3 fails. */
 static bool engine_use(pv_engine *eng)
 {
-    if (++eng->uses <= PV_ENGINE_RECYCLE)
+    pthread_mutex_lock(&eng->lock);
+    bool tainted = eng->interrupted;
+    eng->interrupted = false;
+    eng->stop = false;
+    pthread_mutex_unlock(&eng->lock);
+    if (++eng->uses <= PV_ENGINE_RECYCLE && !tainted)
         return true;
     pthread_mutex_lock(&eng->lock);
     engine_close(eng);
@@ -1428,12 +1478,9 @@ static int concrete_shortcut(const pv_spec *spec, const pv_plan *plan, const pv_
     if (opts->force_solver || opts->no_fast_path)
         return PV_ENOTCONCRETE;
     pv_verdict *cv = NULL;
-    int rc = pv_concrete_verify(spec, plan, false, &cv, diags);
-    if (rc == PV_OK) {
-        if (opts->from_step)
-            pv_verdict_finish_from(cv, spec, plan, opts->from_step);
+    int rc = pv_concrete_verify_from(spec, plan, false, opts->from_step, &cv, diags);
+    if (rc == PV_OK)
         *out = cv;
-    }
     if (rc != PV_ENOTCONCRETE || opts->no_quick)
         return rc;
     /* Unknowns: bounds and sample runs settle most plans (pv_quick.h). */
