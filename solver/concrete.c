@@ -426,6 +426,12 @@ static int check_scope(const cenv *env, pv_verdict *v, int i, const char *where)
 int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level_only,
                        pv_verdict **out, pv_diags *diags)
 {
+    return pv_concrete_verify_from(spec, plan, call_level_only, 0, out, diags);
+}
+
+int pv_concrete_verify_from(const pv_spec *spec, const pv_plan *plan, bool call_level_only,
+                            size_t from_step, pv_verdict **out, pv_diags *diags)
+{
     *out = NULL;
     size_t n = plan->n_steps;
     size_t analysed = n < (size_t)spec->max_steps ? n : (size_t)spec->max_steps;
@@ -465,7 +471,10 @@ int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level
         char *at = pv_xasprintf("at step %zu (%s)", i, st->tool_name);
         env.step = (int)i;
         env.state = pre;
-        rc = check_scope(&env, v, (int)i, where);
+        /* Steps before from_step have run: their values count, their
+         * findings would be history. */
+        bool checked = i >= from_step;
+        rc = checked ? check_scope(&env, v, (int)i, where) : PV_OK;
         memcpy(post, pre, spec->n_state * sizeof(pv_value));
         if (rc == PV_OK && st->tool >= 0) {
             const pv_tool *tool = &spec->tools[st->tool];
@@ -485,8 +494,8 @@ int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level
                     rc = PV_EINPUT;
                 }
             }
-            if (rc == PV_OK && tool->requires && (rc = eval(&env, tool->requires, &ok)) == PV_OK &&
-                !ok.u.b) {
+            if (rc == PV_OK && checked && tool->requires &&
+                (rc = eval(&env, tool->requires, &ok)) == PV_OK && !ok.u.b) {
                 const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_PRECONDITION];
                 char *msg = pv_message_rule(spec,
                                             tool->requires,
@@ -508,7 +517,7 @@ int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level
                                                full);
                 add_chain(f, spec, plan, false, tool->requires);
             }
-            for (size_t r = 0; rc == PV_OK && r < spec->n_invariants; r++) {
+            for (size_t r = 0; rc == PV_OK && checked && r < spec->n_invariants; r++) {
                 const pv_invariant *inv = &spec->invariants[r];
                 if (inv->kind != PV_RULE_CALL || !tool_listed(inv->on_tools, inv->n_on, st->tool))
                     continue;
@@ -535,7 +544,7 @@ int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level
         if (rc != PV_OK)
             goto done;
         env.state = post;
-        for (size_t r = 0; !call_level_only && r < spec->n_invariants; r++) {
+        for (size_t r = 0; !call_level_only && checked && r < spec->n_invariants; r++) {
             const pv_invariant *inv = &spec->invariants[r];
             pv_value ok;
             if (inv->kind != PV_RULE_STATE || reported[r])
@@ -579,7 +588,7 @@ int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level
                        true,
                        msg);
     }
-    pv_verdict_finish(v, spec, plan);
+    pv_verdict_finish_from(v, spec, plan, from_step);
 done:
     for (size_t i = 0; i < analysed; i++) {
         free(steps[i].args);

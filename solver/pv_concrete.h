@@ -22,4 +22,10 @@
 int pv_concrete_verify(const pv_spec *spec, const pv_plan *plan, bool call_level_only,
                        pv_verdict **out, pv_diags *diags);
 
+/* The same for a plan whose steps before from_step have run (a runtime
+ * session): their values and effects count, no rule is checked at them,
+ * as pv_verify_opts.from_step says. */
+int pv_concrete_verify_from(const pv_spec *spec, const pv_plan *plan, bool call_level_only,
+                            size_t from_step, pv_verdict **out, pv_diags *diags);
+
 #endif

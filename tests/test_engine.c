@@ -583,6 +583,53 @@ static void test_session_prefix_matches_fresh(void **state)
     pv_spec_free(spec);
 }
 
+static void test_from_step_same_on_every_path(void **state)
+{
+    (void)state;
+    /* A state rule already broken by steps that have run (from_step) is
+     * checked from from_step on, on every path: the concrete evaluator
+     * (nothing unknown), the quick path and the solver. The cap broke at
+     * step 2, which ran; at step 3 the total is still over it, which the
+     * remaining plan must answer for. (The spec allows 4 steps.) */
+    pv_spec *spec = load_spec(refunds_spec);
+    static const char *const texts[] = {
+        "steps:\n"
+        "  - {tool: refund, args: {id: a, amount: 450}}\n"
+        "  - {tool: refund, args: {id: b, amount: 450}}\n"
+        "  - {tool: refund, args: {id: c, amount: 450}}\n"
+        "  - {tool: approve, args: {id: a}}\n",
+        /* the same with an unknown that nothing reads: the quick path */
+        "initial_state: {approvals: {unknown: true}}\n"
+        "steps:\n"
+        "  - {tool: refund, args: {id: a, amount: 450}}\n"
+        "  - {tool: refund, args: {id: b, amount: 450}}\n"
+        "  - {tool: refund, args: {id: c, amount: 450}}\n"
+        "  - {tool: approve, args: {id: a}}\n"};
+    for (size_t t = 0; t < 2; t++) {
+        pv_plan *plan = load_plan(spec, texts[t]);
+        static const pv_verify_opts paths[] = {{.from_step = 3},
+                                               {.from_step = 3, .no_quick = true},
+                                               {.from_step = 3, .force_solver = true}};
+        for (size_t p = 0; p < 3; p++) {
+            pv_diags d = {0};
+            pv_verdict *v = NULL;
+            assert_int_equal(pv_engine_verify(eng, spec, plan, &paths[p], &v, &d), PV_OK);
+            assert_int_equal(v->decision, PV_ACT_BLOCK);
+            assert_int_equal(v->n_findings, 1);
+            assert_string_equal(v->findings[0].rule, "cap");
+            assert_int_equal(v->findings[0].step, 3);
+            assert_true(v->findings[0].certain);
+            assert_string_equal(v->findings[0].message,
+                                "total reaches 1350 > 1000 after step 3 (approve)");
+            assert_int_equal(v->safe_prefix, 3);
+            pv_verdict_free(v);
+            pv_diags_clear(&d);
+        }
+        pv_plan_free(plan);
+    }
+    pv_spec_free(spec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -595,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_timeout_fails_closed),
         cmocka_unit_test(test_engine_reuse_is_stateless),
         cmocka_unit_test(test_session_prefix_matches_fresh),
+        cmocka_unit_test(test_from_step_same_on_every_path),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
