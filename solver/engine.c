@@ -58,6 +58,11 @@ struct pv_engine {
     struct timespec alarm; /* CLOCK_MONOTONIC */
     Z3_context ctx;
     Z3_solver solver;
+    /* For the certainty checks, whose shorter limit may cut them short:
+     * a solver whose check was cut short and is then asked more questions
+     * crashed Z3 4.8.12 now and then, so those checks run here, on a copy
+     * of the background, and this solver is reset after each. */
+    Z3_solver scratch;
     Z3_sort int_sort, bool_sort, str_sort;
 };
 
@@ -119,11 +124,14 @@ static bool engine_open(pv_engine *eng)
     eng->ctx = c;
     eng->solver = Z3_mk_simple_solver(c);
     Z3_solver_inc_ref(c, eng->solver);
+    eng->scratch = Z3_mk_simple_solver(c);
+    Z3_solver_inc_ref(c, eng->scratch);
     Z3_params p = Z3_mk_params(c);
     Z3_params_inc_ref(c, p);
     /* Without this every check installs a SIGINT handler process-wide. */
     Z3_params_set_bool(c, p, Z3_mk_string_symbol(c, "ctrl_c"), false);
     Z3_solver_set_params(c, eng->solver, p);
+    Z3_solver_set_params(c, eng->scratch, p);
     Z3_params_dec_ref(c, p);
     eng->int_sort = Z3_mk_int_sort(c);
     eng->bool_sort = Z3_mk_bool_sort(c);
@@ -136,6 +144,9 @@ static void engine_close(pv_engine *eng)
 {
     if (eng->solver)
         Z3_solver_dec_ref(eng->ctx, eng->solver);
+    if (eng->scratch)
+        Z3_solver_dec_ref(eng->ctx, eng->scratch);
+    eng->scratch = NULL;
     if (eng->ctx)
         Z3_del_context(eng->ctx);
     eng->solver = NULL;
@@ -739,6 +750,29 @@ static outcome check(enc *E, Z3_ast broken, Z3_model *model)
     return check_simplified(E, broken, false, model);
 }
 
+/* Can `broken` fail to hold under the background, within cap_ms? Asked of
+ * the engine's scratch solver with a copy of the solver's assertions (the
+ * background), then reset: see pv_engine.scratch. */
+static Z3_lbool certainty_check(enc *E, Z3_ast broken, long cap_ms)
+{
+    Z3_context c = E->c;
+    Z3_solver main = E->solver, t = E->eng->scratch;
+    Z3_ast_vector bg = Z3_solver_get_assertions(c, main);
+    if (!bg)
+        return Z3_L_UNDEF;
+    Z3_ast_vector_inc_ref(c, bg);
+    unsigned n = Z3_ast_vector_size(c, bg);
+    for (unsigned i = 0; i < n; i++)
+        Z3_solver_assert(c, t, Z3_ast_vector_get(c, bg, i));
+    Z3_ast_vector_dec_ref(c, bg);
+    Z3_solver_assert(c, t, Z3_mk_not(c, broken));
+    E->solver = t;
+    Z3_lbool r = solve_capped(E, cap_ms);
+    E->solver = main;
+    Z3_solver_reset(c, t);
+    return r;
+}
+
 /* As check, for a question that was simplified already (and is not
  * constant false). */
 static outcome check_simplified(enc *E, Z3_ast broken, bool simplified, Z3_model *model)
@@ -774,11 +808,8 @@ static outcome check_simplified(enc *E, Z3_ast broken, bool simplified, Z3_model
     /* Whether the break is certain refines the answer; it gets at most a
      * quarter of what is left, so that one hard proof cannot starve the
      * remaining rules of their budget. */
-    Z3_solver_push(c, s);
-    Z3_solver_assert(c, s, Z3_mk_not(c, broken));
     long quarter = ms_left(E) / 4;
-    r = solve_capped(E, quarter > 10 ? quarter : 10);
-    Z3_solver_pop(c, s, 1);
+    r = certainty_check(E, broken, quarter > 10 ? quarter : 10);
     if (r == Z3_L_UNDEF) {
         /* The break itself is proven possible; not knowing whether it is
          * certain must not hide it. */
