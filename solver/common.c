@@ -154,6 +154,35 @@ void pv_buf_addf(pv_buf *b, const char *fmt, ...)
     b->ptr[b->len] = '\0';
 }
 
+bool pv_smt_divmod(int64_t a, int64_t b, int64_t *q, int64_t *r)
+{
+    if (b == 0 || (a == INT64_MIN && b == -1))
+        return false;
+    int64_t qq = a / b, rr = a % b;
+    if (rr < 0) {
+        /* C truncates toward zero; step the quotient so the remainder is
+         * in [0, |b|) */
+        if (b > 0) {
+            qq -= 1;
+            rr += b;
+        } else {
+            qq += 1;
+            rr -= b;
+        }
+    }
+    *q = qq;
+    *r = rr;
+    return true;
+}
+
+size_t pv_utf8_len(const pv_str *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->len; i++)
+        n += ((unsigned char)s->ptr[i] & 0xC0) != 0x80;
+    return n;
+}
+
 #define ARENA_CHUNK 8192
 #define ARENA_ALIGN 16
 

@@ -3,6 +3,7 @@
  * step, evaluating every rule on actual values. It is the reference the Z3
  * engine is tested against, and a fast path for plans without unknowns.
  */
+#include "pv_call.h"
 #include "pv_chain.h"
 #include "pv_concrete.h"
 #include "pv_concrete_eval.h"
@@ -22,31 +23,6 @@ static const pv_value *field(const cenv *env, int s, bool result, const pv_expr 
     const pv_tool *tool = &env->spec->tools[st->tool];
     int idx = result ? pv_tool_return(tool, e->u.ref.name) : pv_tool_arg(tool, e->u.ref.name);
     return result ? &env->steps[s].result[idx] : &env->steps[s].args[idx];
-}
-
-/* SMT-LIB integer division: the remainder is never negative. */
-static void euclid(int64_t a, int64_t b, int64_t *q, int64_t *r)
-{
-    int64_t qq = a / b, rr = a % b;
-    if (rr < 0) {
-        if (b > 0) {
-            qq -= 1;
-            rr += b;
-        } else {
-            qq += 1;
-            rr -= b;
-        }
-    }
-    *q = qq;
-    *r = rr;
-}
-
-static size_t utf8_len(const pv_str *s)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s->len; i++)
-        n += ((unsigned char)s->ptr[i] & 0xC0) != 0x80;
-    return n;
 }
 
 static bool values_equal(const pv_value *a, const pv_value *b)
@@ -195,10 +171,10 @@ static int eval(const cenv *env, const pv_expr *e, pv_value *out)
     case PV_E_MOD: {
         EVAL(0, a);
         EVAL(1, b);
-        if (b.u.i == 0 || (a.u.i == INT64_MIN && b.u.i == -1))
-            return PV_ENOTCONCRETE; /* the checker forbids 0; MIN/-1 leaves 64 bits */
         int64_t q, r;
-        euclid(a.u.i, b.u.i, &q, &r);
+        /* the checker forbids 0; MIN / -1 leaves 64 bits */
+        if (!pv_smt_divmod(a.u.i, b.u.i, &q, &r))
+            return PV_ENOTCONCRETE;
         *out = mk_int(e->kind == PV_E_DIV ? q : r);
         return PV_OK;
     }
@@ -238,7 +214,7 @@ static int eval(const cenv *env, const pv_expr *e, pv_value *out)
     }
     case PV_E_LEN:
         EVAL(0, a);
-        *out = mk_int((int64_t)utf8_len(&a.u.s));
+        *out = mk_int((int64_t)pv_utf8_len(&a.u.s));
         return PV_OK;
     case PV_E_MIN:
     case PV_E_MAX:
@@ -353,72 +329,36 @@ static int resolve_values(const pv_spec *spec, const pv_plan *plan, size_t analy
     return PV_OK;
 }
 
-static bool tool_listed(const int *tools, size_t n, int t)
-{
-    for (size_t i = 0; i < n; i++)
-        if (tools[i] == t)
-            return true;
-    return false;
-}
-
-/* Scope exclusions and unknown_tool for step i. Returns an error code from
- * evaluating `when`. */
-static int check_scope(const cenv *env, pv_verdict *v, int i, const char *where)
+/* Step i's call checks that need no value, then its exclusions with a
+ * `when`. Returns an error code from evaluating `when`. */
+static int check_scope(const cenv *env, pv_verdict *v, int i)
 {
     const pv_spec *spec = env->spec;
     const pv_step *st = &env->plan->steps[i];
-    bool named = false;
+    pv_call_fixed_findings(spec, env->plan, (size_t)i, v);
     for (size_t x = 0; x < spec->n_excludes; x++) {
         const pv_exclusion *ex = &spec->excludes[x];
-        bool listed = false;
-        for (size_t k = 0; k < ex->n_tools; k++)
-            listed |= strcmp(ex->tools[k], st->tool_name) == 0;
-        if (!listed)
+        if (!ex->when || !pv_exclusion_names(ex, st->tool_name))
             continue;
-        named = true;
-        if (ex->when) {
-            pv_value w;
-            int rc = eval(env, ex->when, &w);
-            if (rc != PV_OK)
-                return rc;
-            if (!w.u.b)
-                continue;
-        }
-        char *msg = pv_xasprintf("%s calls '%s', which is out of scope (%s): escalate to %s",
-                                 where,
-                                 st->tool_name,
-                                 ex->id,
-                                 ex->escalate_to);
-        if (ex->when) {
-            /* As the Z3 engine words it: the condition that applied, with
-             * the values it read. */
-            char *at = pv_xasprintf("at step %d (%s)", i, st->tool_name);
-            char *cond = pv_message_rule(
-                spec, ex->when, ex->when_src, "holds", at, pv_concrete_leaf_value, (void *)env);
-            char *full = pv_xasprintf("%s; when: %s", msg, cond);
-            free(at);
-            free(cond);
-            free(msg);
-            msg = full;
-        }
+        pv_value w;
+        int rc = eval(env, ex->when, &w);
+        if (rc != PV_OK)
+            return rc;
+        if (!w.u.b)
+            continue;
+        /* As the Z3 engine words it: the condition that applied, with the
+         * values it read. */
+        char *scope = pv_scope_message(i, st->tool_name, ex);
+        char *at = pv_xasprintf("at step %d (%s)", i, st->tool_name);
+        char *cond = pv_message_rule(
+            spec, ex->when, ex->when_src, "holds", at, pv_concrete_leaf_value, (void *)env);
+        char *msg = pv_xasprintf("%s; when: %s", scope, cond);
+        free(scope);
+        free(at);
+        free(cond);
         pv_finding *f = pv_verdict_add(
             v, ex->id, PV_K_SCOPE, i, st->tool_name, PV_ACT_ESCALATE, ex->escalate_to, true, msg);
         add_chain(f, spec, env->plan, false, ex->when);
-    }
-    if (st->tool < 0 && !named) {
-        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_UNKNOWN_TOOL];
-        char *msg = pv_xasprintf(
-            "%s calls '%s', which is not one of the spec's tools", where, st->tool_name);
-        pv_finding *f = pv_verdict_add(v,
-                                       "unknown_tool",
-                                       PV_K_ALLOWLIST,
-                                       i,
-                                       st->tool_name,
-                                       fm->action,
-                                       fm->escalate_to,
-                                       true,
-                                       msg);
-        add_chain(f, spec, env->plan, false, NULL);
     }
     return PV_OK;
 }
@@ -467,14 +407,13 @@ int pv_concrete_verify_from(const pv_spec *spec, const pv_plan *plan, bool call_
     v = pv_verdict_new(spec, plan);
     for (size_t i = 0; i < analysed; i++) {
         const pv_step *st = &plan->steps[i];
-        char *where = pv_xasprintf("step %zu", i);
         char *at = pv_xasprintf("at step %zu (%s)", i, st->tool_name);
         env.step = (int)i;
         env.state = pre;
         /* Steps before from_step have run: their values count, their
          * findings would be history. */
         bool checked = i >= from_step;
-        rc = checked ? check_scope(&env, v, (int)i, where) : PV_OK;
+        rc = checked ? check_scope(&env, v, (int)i) : PV_OK;
         memcpy(post, pre, spec->n_state * sizeof(pv_value));
         if (rc == PV_OK && st->tool >= 0) {
             const pv_tool *tool = &spec->tools[st->tool];
@@ -519,7 +458,7 @@ int pv_concrete_verify_from(const pv_spec *spec, const pv_plan *plan, bool call_
             }
             for (size_t r = 0; rc == PV_OK && checked && r < spec->n_invariants; r++) {
                 const pv_invariant *inv = &spec->invariants[r];
-                if (inv->kind != PV_RULE_CALL || !tool_listed(inv->on_tools, inv->n_on, st->tool))
+                if (inv->kind != PV_RULE_CALL || !pv_rule_on(inv, st->tool))
                     continue;
                 if ((rc = eval(&env, inv->cond, &ok)) != PV_OK || ok.u.b)
                     continue;
@@ -539,7 +478,6 @@ int pv_concrete_verify_from(const pv_spec *spec, const pv_plan *plan, bool call_
             for (size_t k = 0; rc == PV_OK && k < tool->n_effects; k++)
                 rc = eval(&env, tool->effects[k].expr, &post[tool->effects[k].var]);
         }
-        free(where);
         free(at);
         if (rc != PV_OK)
             goto done;

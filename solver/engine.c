@@ -18,6 +18,7 @@
  * that many plans.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "pv_call.h"
 #include "pv_chain.h"
 #include "pv_concrete.h"
 #include "pv_engine.h"
@@ -1096,14 +1097,6 @@ static bool ask(enc *E, pv_verdict *v, Z3_ast broken, const char *rule, pv_findi
     return ok;
 }
 
-static bool tool_listed(const int *tools, size_t n, int t)
-{
-    for (size_t i = 0; i < n; i++)
-        if (tools[i] == t)
-            return true;
-    return false;
-}
-
 /* Call-level checks of step i: scope, allowlist, arguments, precondition,
  * call rules. Returns false when the solver gave up. */
 static bool check_call(enc *E, pv_verdict *v, size_t i)
@@ -1112,38 +1105,14 @@ static bool check_call(enc *E, pv_verdict *v, size_t i)
     const pv_step *st = &E->plan->steps[i];
     Z3_context c = E->c;
     Z3_ast *pre = E->state[i];
-    bool named = false;
+    pv_call_fixed_findings(spec, E->plan, i, v);
     for (size_t x = 0; x < spec->n_excludes; x++) {
         const pv_exclusion *ex = &spec->excludes[x];
-        bool listed = false;
-        for (size_t k = 0; k < ex->n_tools; k++)
-            listed |= strcmp(ex->tools[k], st->tool_name) == 0;
-        if (!listed)
+        if (!ex->when || !pv_exclusion_names(ex, st->tool_name))
             continue;
-        named = true;
-        char *prefix = pv_xasprintf("step %zu calls '%s', which is out of scope (%s): escalate "
-                                    "to %s",
-                                    i,
-                                    st->tool_name,
-                                    ex->id,
-                                    ex->escalate_to);
-        if (!ex->when) {
-            /* Unconditional: certain whatever the unknowns are, like an
-             * unknown tool, so no query and no witness. */
-            pv_finding *f = pv_verdict_add(v,
-                                           ex->id,
-                                           PV_K_SCOPE,
-                                           (int)i,
-                                           st->tool_name,
-                                           PV_ACT_ESCALATE,
-                                           ex->escalate_to,
-                                           true,
-                                           prefix);
-            f->chain = pv_chain_compute(spec, E->plan, (int)i, false, NULL, 0, &f->n_chain);
-            continue;
-        }
-        char *full = pv_xasprintf("%s; when: ", prefix);
-        free(prefix);
+        char *scope = pv_scope_message((int)i, st->tool_name, ex);
+        char *prefix = pv_xasprintf("%s; when: ", scope);
+        free(scope);
         bool ok = ask(E,
                       v,
                       encode(E, ex->when, (int)i, pre, -1),
@@ -1154,65 +1123,18 @@ static bool check_call(enc *E, pv_verdict *v, size_t i)
                       ex->escalate_to,
                       ex->when,
                       ex->when_src,
-                      full,
+                      prefix,
                       pre,
                       false,
                       -1,
                       NULL);
-        free(full);
+        free(prefix);
         if (!ok)
             return false;
     }
-    if (st->tool < 0) {
-        if (!named) {
-            const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_UNKNOWN_TOOL];
-            char *msg = pv_xasprintf(
-                "step %zu calls '%s', which is not one of the spec's tools", i, st->tool_name);
-            pv_finding *f = pv_verdict_add(v,
-                                           "unknown_tool",
-                                           PV_K_ALLOWLIST,
-                                           (int)i,
-                                           st->tool_name,
-                                           fm->action,
-                                           fm->escalate_to,
-                                           true,
-                                           msg);
-            f->chain = pv_chain_compute(spec, E->plan, (int)i, false, NULL, 0, &f->n_chain);
-        }
+    if (st->tool < 0)
         return true;
-    }
     const pv_tool *tool = &spec->tools[st->tool];
-    /* missing_argument: one finding naming every absent required argument */
-    char *missing = NULL;
-    size_t n_missing = 0;
-    for (size_t a = 0; a < tool->n_args; a++) {
-        if (st->args[a].kind != PV_PV_ABSENT || tool->args[a].optional)
-            continue;
-        char *next = missing ? pv_xasprintf("%s, '%s'", missing, tool->args[a].name)
-                             : pv_xasprintf("'%s'", tool->args[a].name);
-        free(missing);
-        missing = next;
-        n_missing++;
-    }
-    if (missing) {
-        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_MISSING_ARGUMENT];
-        char *msg = pv_xasprintf("step %zu (%s) is missing argument%s %s",
-                                 i,
-                                 st->tool_name,
-                                 n_missing > 1 ? "s" : "",
-                                 missing);
-        free(missing);
-        pv_finding *f = pv_verdict_add(v,
-                                       "missing_argument",
-                                       PV_K_ARGUMENT,
-                                       (int)i,
-                                       st->tool_name,
-                                       fm->action,
-                                       fm->escalate_to,
-                                       true,
-                                       msg);
-        f->chain = pv_chain_compute(spec, E->plan, (int)i, false, NULL, 0, &f->n_chain);
-    }
     if (tool->requires) {
         const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_PRECONDITION];
         Z3_ast broken = Z3_mk_not(c, encode(E, tool->requires, (int)i, pre, -1));
@@ -1238,7 +1160,7 @@ static bool check_call(enc *E, pv_verdict *v, size_t i)
     }
     for (size_t r = 0; r < spec->n_invariants; r++) {
         const pv_invariant *inv = &spec->invariants[r];
-        if (inv->kind != PV_RULE_CALL || !tool_listed(inv->on_tools, inv->n_on, st->tool))
+        if (inv->kind != PV_RULE_CALL || !pv_rule_on(inv, st->tool))
             continue;
         Z3_ast broken = Z3_mk_not(c, encode(E, inv->cond, (int)i, pre, -1));
         if (!ask(E,

@@ -465,40 +465,6 @@ static int overflow(checker *c, const pv_expr *e)
     return fail(c, e->off, "constant arithmetic overflows 64-bit integers");
 }
 
-/*
- * SMT-LIB integer division: the remainder is never negative, so
- * -7 / 2 == -4, -7 % 2 == 1, 7 / -2 == -3, 7 % -2 == 1. False when b is 0
- * or the quotient does not fit (INT64_MIN / -1).
- */
-static bool smt_divmod(int64_t a, int64_t b, int64_t *q, int64_t *r)
-{
-    if (b == 0 || (a == INT64_MIN && b == -1))
-        return false;
-    int64_t qq = a / b, rr = a % b;
-    if (rr < 0) {
-        /* C truncates toward zero; step the quotient so the remainder is in [0, |b|) */
-        if (b > 0) {
-            qq -= 1;
-            rr += b;
-        } else {
-            qq += 1;
-            rr -= b;
-        }
-    }
-    *q = qq;
-    *r = rr;
-    return true;
-}
-
-static size_t code_points(const char *s, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            k++;
-    return k;
-}
-
 static bool bytes_find(const char *h, size_t hn, const char *nd, size_t nn)
 {
     if (nn > hn)
@@ -570,7 +536,7 @@ static int eval(checker *c, const pv_expr *e, cval *out)
         return PV_OK;
     case PV_E_LEN:
         rc = eval(c, e->kids[0], &a);
-        out->i = (int64_t)code_points(a.s, a.n);
+        out->i = (int64_t)pv_utf8_len(&(pv_str){(char *)a.s, a.n});
         return rc;
     case PV_E_AND:
     case PV_E_OR:
@@ -638,7 +604,7 @@ static int eval(checker *c, const pv_expr *e, cval *out)
     case PV_E_MOD:
         if (b.i == 0)
             return fail(c, e->kids[1]->off, "division by zero");
-        if (!smt_divmod(a.i, b.i, &q, &r))
+        if (!pv_smt_divmod(a.i, b.i, &q, &r))
             return overflow(c, e);
         out->i = e->kind == PV_E_DIV ? q : r;
         return PV_OK;

@@ -158,6 +158,14 @@ size_t pv_edit_distance(const char *a, const char *b);
  * to be a likely misspelling, else NULL. */
 const char *pv_suggest(const char *word, const char *const *candidates, size_t n);
 
+/* SMT-LIB integer division: q = a div b, r = a mod b with 0 <= r < |b|
+ * (-7 div 2 == -4, -7 mod 2 == 1, 7 div -2 == -3). False when b is 0 or
+ * the quotient leaves 64 bits (INT64_MIN div -1). */
+bool pv_smt_divmod(int64_t a, int64_t b, int64_t *q, int64_t *r);
+
+/* Code points of UTF-8 text (bytes that do not continue a sequence). */
+size_t pv_utf8_len(const pv_str *s);
+
 /* The solver represents characters up to U+2FFFF; strings are refused
  * beyond that rather than silently changed. */
 #define PV_MAX_CODE_POINT 0x2FFFFu

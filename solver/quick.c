@@ -28,6 +28,7 @@
  * Sample runs are evaluated by the concrete evaluator (concrete.c), which
  * the differential tests hold to the Z3 encoding's semantics.
  */
+#include "pv_call.h"
 #include "pv_chain.h"
 #include "pv_concrete_eval.h"
 #include "pv_message.h"
@@ -219,45 +220,22 @@ static aval av_mul(const aval *a, const aval *b)
     return r;
 }
 
-/* SMT-LIB integer division and remainder (the remainder is never
- * negative), as the concrete evaluator computes them. */
-static void euclid(int64_t a, int64_t b, int64_t *q, int64_t *r)
-{
-    int64_t qq = a / b, rr = a % b;
-    if (rr < 0) {
-        if (b > 0) {
-            qq -= 1;
-            rr += b;
-        } else {
-            qq += 1;
-            rr -= b;
-        }
-    }
-    *q = qq;
-    *r = rr;
-}
-
 static aval av_divmod(bool mod, const aval *a, const aval *b)
 {
     /* Division by zero is unspecified in SMT-LIB (any value); a divisor
      * that is not one known non-zero number gives no bound. */
     if (!av_exact(b) || b->lo == 0 || b->lo == INT64_MIN)
         return av_top();
-    int64_t d = b->lo;
+    int64_t d = b->lo, q1, q2, r;
     if (mod) {
-        if (av_exact(a) && !(a->lo == INT64_MIN && d == -1)) {
-            int64_t q, r;
-            euclid(a->lo, d, &q, &r);
+        if (av_exact(a) && pv_smt_divmod(a->lo, d, &q1, &r))
             return av_int(r, r);
-        }
         return av_int(0, (d < 0 ? -d : d) - 1);
     }
     /* For a fixed divisor the quotient is monotonic in the dividend. */
-    if (a->lo_inf || a->hi_inf || (d == -1 && (a->lo == INT64_MIN || a->hi == INT64_MIN)))
+    if (a->lo_inf || a->hi_inf || !pv_smt_divmod(a->lo, d, &q1, &r) ||
+        !pv_smt_divmod(a->hi, d, &q2, &r))
         return av_top();
-    int64_t q1, q2, r;
-    euclid(a->lo, d, &q1, &r);
-    euclid(a->hi, d, &q2, &r);
     return q1 <= q2 ? av_int(q1, q2) : av_int(q2, q1);
 }
 
@@ -315,14 +293,6 @@ static aval av_abs(const aval *a)
     r.hi_inf = a->hi_inf || n.hi_inf;
     r.hi = a->hi > n.hi ? a->hi : n.hi;
     return r;
-}
-
-static size_t utf8_len(const pv_str *s)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s->len; i++)
-        n += ((unsigned char)s->ptr[i] & 0xC0) != 0x80;
-    return n;
 }
 
 /* starts_with, ends_with, contains: exact when both texts are known, and
@@ -515,7 +485,7 @@ static aval aeval(const aenv *env, const pv_expr *e)
     case PV_E_LEN:
         a = aeval(env, e->kids[0]);
         if (a.s) {
-            int64_t n = (int64_t)utf8_len(a.s);
+            int64_t n = (int64_t)pv_utf8_len(a.s);
             return av_int(n, n);
         }
         b = av_int(0, 0);
@@ -978,116 +948,32 @@ static const int *question_chain(const quick *Q, question *q, size_t *n)
     return q->chain;
 }
 
-static bool tool_listed(const int *tools, size_t n, int t)
-{
-    for (size_t i = 0; i < n; i++)
-        if (tools[i] == t)
-            return true;
-    return false;
-}
-
-static void add_chain(pv_finding *f, const quick *Q, bool post, const pv_expr *e)
-{
-    const pv_expr *exprs[1] = {e};
-    f->chain = pv_chain_compute(Q->spec, Q->plan, f->step, post, exprs, e ? 1 : 0, &f->n_chain);
-}
-
 /* The questions of step i's call (and the findings that need none). */
 static void call_questions(quick *Q, pv_verdict *v, size_t i)
 {
     const pv_spec *spec = Q->spec;
     const pv_step *st = &Q->plan->steps[i];
-    bool named = false;
+    pv_call_fixed_findings(spec, Q->plan, i, v);
     for (size_t x = 0; x < spec->n_excludes; x++) {
         const pv_exclusion *ex = &spec->excludes[x];
-        bool listed = false;
-        for (size_t k = 0; k < ex->n_tools; k++)
-            listed |= strcmp(ex->tools[k], st->tool_name) == 0;
-        if (!listed)
-            continue;
-        named = true;
-        if (!ex->when) {
-            char *msg = pv_xasprintf("step %zu calls '%s', which is out of scope (%s): escalate "
-                                     "to %s",
-                                     i,
-                                     st->tool_name,
-                                     ex->id,
-                                     ex->escalate_to);
-            pv_finding *f = pv_verdict_add(v,
-                                           ex->id,
-                                           PV_K_SCOPE,
-                                           (int)i,
-                                           st->tool_name,
-                                           PV_ACT_ESCALATE,
-                                           ex->escalate_to,
-                                           true,
-                                           msg);
-            add_chain(f, Q, false, NULL);
-            continue;
-        }
-        add_question(Q,
-                     ex->id,
-                     PV_K_SCOPE,
-                     (int)i,
-                     PV_ACT_ESCALATE,
-                     ex->escalate_to,
-                     ex->when,
-                     ex->when_src,
-                     ex,
-                     NULL,
-                     false,
-                     true,
-                     -1);
+        if (ex->when && pv_exclusion_names(ex, st->tool_name))
+            add_question(Q,
+                         ex->id,
+                         PV_K_SCOPE,
+                         (int)i,
+                         PV_ACT_ESCALATE,
+                         ex->escalate_to,
+                         ex->when,
+                         ex->when_src,
+                         ex,
+                         NULL,
+                         false,
+                         true,
+                         -1);
     }
-    if (st->tool < 0) {
-        if (!named) {
-            const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_UNKNOWN_TOOL];
-            char *msg = pv_xasprintf(
-                "step %zu calls '%s', which is not one of the spec's tools", i, st->tool_name);
-            pv_finding *f = pv_verdict_add(v,
-                                           "unknown_tool",
-                                           PV_K_ALLOWLIST,
-                                           (int)i,
-                                           st->tool_name,
-                                           fm->action,
-                                           fm->escalate_to,
-                                           true,
-                                           msg);
-            add_chain(f, Q, false, NULL);
-        }
+    if (st->tool < 0)
         return;
-    }
     const pv_tool *tool = &spec->tools[st->tool];
-    char *missing = NULL;
-    size_t n_missing = 0;
-    for (size_t a = 0; a < tool->n_args; a++) {
-        if (st->args[a].kind != PV_PV_ABSENT || tool->args[a].optional)
-            continue;
-        char *next = missing ? pv_xasprintf("%s, '%s'", missing, tool->args[a].name)
-                             : pv_xasprintf("'%s'", tool->args[a].name);
-        free(missing);
-        missing = next;
-        n_missing++;
-    }
-    if (missing) {
-        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_MISSING_ARGUMENT];
-        char *msg = pv_xasprintf("step %zu (%s) is missing argument%s %s",
-                                 i,
-                                 st->tool_name,
-                                 n_missing > 1 ? "s" : "",
-                                 missing);
-        free(missing);
-        pv_finding *f = pv_verdict_add(v,
-                                       "missing_argument",
-                                       PV_K_ARGUMENT,
-                                       (int)i,
-                                       st->tool_name,
-                                       fm->action,
-                                       fm->escalate_to,
-                                       true,
-                                       msg);
-        add_chain(f, Q, false, NULL);
-    }
     if (tool->requires) {
         const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_PRECONDITION];
         add_question(Q,
@@ -1106,7 +992,7 @@ static void call_questions(quick *Q, pv_verdict *v, size_t i)
     }
     for (size_t r = 0; r < spec->n_invariants; r++) {
         const pv_invariant *inv = &spec->invariants[r];
-        if (inv->kind != PV_RULE_CALL || !tool_listed(inv->on_tools, inv->n_on, st->tool))
+        if (inv->kind != PV_RULE_CALL || !pv_rule_on(inv, st->tool))
             continue;
         add_question(Q,
                      inv->id,
@@ -1380,14 +1266,10 @@ static void report(quick *Q, pv_verdict *v, question *q, bool certain, long run)
                                 &env);
     free(where);
     if (q->ex || q->requires_of) {
-        char *full = q->ex ? pv_xasprintf("step %d calls '%s', which is out of scope (%s): "
-                                          "escalate to %s; when: %s",
-                                          q->step,
-                                          ps->tool_name,
-                                          q->ex->id,
-                                          q->ex->escalate_to,
-                                          msg)
+        char *scope = q->ex ? pv_scope_message(q->step, ps->tool_name, q->ex) : NULL;
+        char *full = q->ex ? pv_xasprintf("%s; when: %s", scope, msg)
                            : pv_xasprintf("requires of '%s': %s", q->requires_of->name, msg);
+        free(scope);
         free(msg);
         msg = full;
     }

@@ -1,0 +1,30 @@
+/*
+ * pv_call.h - the checks of a step's call that depend on no value, which
+ * every evaluator (the concrete one, the quick path, the Z3 engine) makes
+ * alike: scope exclusions that name the tool, the allowlist, missing
+ * arguments.
+ */
+#ifndef PV_CALL_H
+#define PV_CALL_H
+
+#include "pv_plan.h"
+#include "pv_verdict.h"
+
+/* Whether call rule inv applies to a call of tool t (a spec index). */
+bool pv_rule_on(const pv_invariant *inv, int t);
+
+/* Whether exclusion ex lists the tool called tool_name. */
+bool pv_exclusion_names(const pv_exclusion *ex, const char *tool_name);
+
+/* "step 3 calls 'x', which is out of scope (id): escalate to team". */
+char *pv_scope_message(int step, const char *tool_name, const pv_exclusion *ex);
+
+/*
+ * Add step i's findings that need no evaluation: each exclusion naming
+ * the tool without a `when` (certain), unknown_tool for a tool the spec
+ * neither declares nor excludes, and one missing_argument naming every
+ * absent required argument. Exclusions with a `when` are the caller's.
+ */
+void pv_call_fixed_findings(const pv_spec *spec, const pv_plan *plan, size_t i, pv_verdict *v);
+
+#endif
