@@ -154,6 +154,22 @@ void pv_buf_addf(pv_buf *b, const char *fmt, ...)
     b->ptr[b->len] = '\0';
 }
 
+bool pv_value_eq(const pv_value *a, const pv_value *b)
+{
+    switch (a->type.kind) {
+    case PV_T_INT:
+        return a->u.i == b->u.i;
+    case PV_T_BOOL:
+        return a->u.b == b->u.b;
+    case PV_T_STRING:
+        return pv_str_eq(a->u.s, b->u.s);
+    case PV_T_ENUM:
+        return a->u.e == b->u.e;
+    default:
+        return false;
+    }
+}
+
 bool pv_smt_divmod(int64_t a, int64_t b, int64_t *q, int64_t *r)
 {
     if (b == 0 || (a == INT64_MIN && b == -1))

@@ -25,22 +25,6 @@ static const pv_value *field(const cenv *env, int s, bool result, const pv_expr 
     return result ? &env->steps[s].result[idx] : &env->steps[s].args[idx];
 }
 
-static bool values_equal(const pv_value *a, const pv_value *b)
-{
-    switch (a->type.kind) {
-    case PV_T_INT:
-        return a->u.i == b->u.i;
-    case PV_T_BOOL:
-        return a->u.b == b->u.b;
-    case PV_T_STRING:
-        return pv_str_eq(a->u.s, b->u.s);
-    case PV_T_ENUM:
-        return a->u.e == b->u.e;
-    default:
-        return false;
-    }
-}
-
 static pv_value mk_int(int64_t i)
 {
     pv_value v = {.type = pv_type_make(PV_T_INT)};
@@ -140,7 +124,7 @@ static int eval(const cenv *env, const pv_expr *e, pv_value *out)
     case PV_E_NE:
         EVAL(0, a);
         EVAL(1, b);
-        *out = mk_bool(values_equal(&a, &b) == (e->kind == PV_E_EQ));
+        *out = mk_bool(pv_value_eq(&a, &b) == (e->kind == PV_E_EQ));
         return PV_OK;
     case PV_E_LT:
     case PV_E_LE:
@@ -185,7 +169,7 @@ static int eval(const cenv *env, const pv_expr *e, pv_value *out)
         EVAL(0, a);
         for (size_t i = 1; i < e->n_kids; i++) {
             EVAL(i, b);
-            if (values_equal(&a, &b)) {
+            if (pv_value_eq(&a, &b)) {
                 *out = mk_bool(true);
                 return PV_OK;
             }

@@ -148,6 +148,9 @@ static inline pv_type pv_type_enum(int id)
 bool pv_type_eq(pv_type a, pv_type b);
 const char *pv_type_kind_name(pv_type_kind k);
 
+/* Whether two values of the same type kind are equal. */
+bool pv_value_eq(const pv_value *a, const pv_value *b);
+
 /* Release what a value owns (strings). */
 void pv_value_free(pv_value *v);
 pv_value pv_value_copy(const pv_value *v);

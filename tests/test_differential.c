@@ -37,7 +37,9 @@
 #include "pv_plan.h"
 #include "pv_spec.h"
 #include "pv_verdict.h"
+#include "support/fixture.h"
 #include "support/plangen.h"
+#include "support/verdicts.h"
 
 #define DEFAULT_PLANS 10000
 #define DEFAULT_SEED 0x5eed2026u
@@ -60,41 +62,8 @@ typedef struct stats {
     size_t mismatches;
 } stats;
 
-/* The specs of a run, each with its counts (st[i] for set.specs[i]). */
-typedef struct fixture {
-    pvt_spec_set set;
-    stats st[PVT_MAX_SPECS];
-    pv_engine *eng;
-} fixture;
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    if (!fx)
-        return 0;
-    pvt_spec_set_free(&fx->set);
-    pv_engine_free(fx->eng);
-    free(fx);
-    return 0;
-}
-
-/* Every bundled spec, then the synthetic one, and an engine. */
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof *fx);
-    *state = fx;
-    if (!fx)
-        return -1;
-    int rc = pvt_spec_set_load(&fx->set, pvt_source_dir());
-    if (rc == 0 && pv_engine_new(&fx->eng) != PV_OK)
-        rc = -1;
-    if (rc != 0) {
-        /* cmocka runs no group teardown after a failed setup. */
-        teardown(state);
-        *state = NULL;
-    }
-    return rc;
-}
+/* Each spec's counts: spec_stats[i] for the fixture's set.specs[i]. */
+static stats spec_stats[PVT_MAX_SPECS];
 
 /* ------------------------------------------------------------------------------------------ */
 /* comparing verdicts                                                                         */
@@ -120,86 +89,25 @@ static const pv_finding **sorted_findings(const pv_verdict *v)
     return s;
 }
 
-static bool str_eq_null(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-/* Does finding x agree with y beyond the (rule, step, action) triple? Both
- * implement the same kinds, escalation targets and chains, and on a plan
- * without unknowns every break is certain. */
-static bool details_equal(const pv_finding *x, const pv_finding *y)
-{
-    if (x->kind != y->kind || x->certain != y->certain ||
-        !str_eq_null(x->escalate_to, y->escalate_to) || x->n_chain != y->n_chain)
-        return false;
-    for (size_t i = 0; i < x->n_chain; i++)
-        if (x->chain[i] != y->chain[i])
-            return false;
-    return true;
-}
-
-/* Why verdicts a and b differ, or NULL when they agree. */
+/* Why verdicts a and b differ, or NULL when they agree: on the multiset
+ * of (rule, step, action) findings and beyond it on each finding's details
+ * (both implement the same kinds, escalation targets and chains, and on a
+ * plan without unknowns every break is certain). */
 static const char *verdict_diff(const pv_verdict *a, const pv_verdict *b)
 {
-    if (a->decision != b->decision)
-        return "decision";
-    if (a->safe_prefix != b->safe_prefix)
-        return "safe_prefix";
-    if (a->n_findings != b->n_findings)
-        return "number of findings";
+    const char *why = pvt_verdict_summary_diff(a, b);
+    if (why)
+        return why;
     const pv_finding **x = sorted_findings(a), **y = sorted_findings(b);
-    const char *why = NULL;
     for (size_t i = 0; i < a->n_findings && !why; i++) {
         if (finding_cmp(&x[i], &y[i]) != 0)
             why = "(rule, step, action) findings";
-        else if (!details_equal(x[i], y[i]))
+        else if (!pvt_finding_details_equal(x[i], y[i]))
             why = "finding details (kind, certain, escalate_to or chain)";
     }
     free(x);
     free(y);
     return why;
-}
-
-static void print_verdict(const char *label, int rc, const pv_verdict *v)
-{
-    if (rc != PV_OK) {
-        fprintf(stderr, "  %s: rc %d%s\n", label, rc, rc == PV_EINPUT ? " (bad input)" : "");
-        return;
-    }
-    fprintf(stderr,
-            "  %s: decision %s, safe_prefix %d, %zu finding(s)\n",
-            label,
-            pv_action_name(v->decision),
-            v->safe_prefix,
-            v->n_findings);
-    for (size_t i = 0; i < v->n_findings; i++) {
-        const pv_finding *f = &v->findings[i];
-        fprintf(stderr,
-                "    step %d %s (%s) %s%s%s certain=%s chain=[",
-                f->step,
-                f->rule,
-                pv_finding_kind_name(f->kind),
-                pv_action_name(f->action),
-                f->escalate_to ? " to " : "",
-                f->escalate_to ? f->escalate_to : "",
-                f->certain ? "true" : "false");
-        for (size_t k = 0; k < f->n_chain; k++)
-            fprintf(stderr, "%s%d", k ? ", " : "", f->chain[k]);
-        fprintf(stderr, "]: %s\n", f->message ? f->message : "");
-    }
-}
-
-typedef struct outcome {
-    int rc;
-    pv_verdict *v;
-    pv_diags d;
-} outcome;
-
-static void outcome_free(outcome *o)
-{
-    pv_verdict_free(o->v);
-    pv_diags_clear(&o->d);
 }
 
 /* The spec's own spelling of a rule id (invariant, exclusion or failure
@@ -245,7 +153,7 @@ static bool compare_one(pv_engine *eng, const pvt_spec_entry *e, stats *st, cons
     if (!plan)
         return true;
 
-    outcome forced = {0}, simplified = {0}, concrete = {0};
+    pvt_outcome forced = {0}, simplified = {0}, concrete = {0};
     pv_verify_opts fo = {.force_solver = true}, so = {.no_fast_path = true};
     forced.rc = pv_engine_verify(eng, e->spec, plan, &fo, &forced.v, &forced.d);
     simplified.rc = pv_engine_verify(eng, e->spec, plan, &so, &simplified.v, &simplified.d);
@@ -281,57 +189,38 @@ static bool compare_one(pv_engine *eng, const pvt_spec_entry *e, stats *st, cons
     if (why && st->mismatches++ < MAX_REPORTED_MISMATCHES) {
         fprintf(stderr, "\nMISMATCH in %s: %s, spec %s (%s)\n", why, origin, e->spec->id, e->name);
         fprintf(stderr, "--- plan (YAML) ---\n%s--- end of plan ---\n", text);
-        print_verdict("concrete evaluator", concrete.rc, concrete.v);
-        pvt_print_diags("    concrete", &concrete.d);
-        print_verdict("engine, force_solver=true", forced.rc, forced.v);
-        pvt_print_diags("    forced", &forced.d);
-        print_verdict("engine, force_solver=false", simplified.rc, simplified.v);
-        pvt_print_diags("    simplified", &simplified.d);
+        pvt_print_outcome(NULL, "concrete evaluator", &concrete);
+        pvt_print_outcome(NULL, "engine, force_solver=true", &forced);
+        pvt_print_outcome(NULL, "engine, force_solver=false", &simplified);
     }
-    outcome_free(&forced);
-    outcome_free(&simplified);
-    outcome_free(&concrete);
+    pvt_outcome_free(&forced);
+    pvt_outcome_free(&simplified);
+    pvt_outcome_free(&concrete);
     pv_plan_free(plan);
     return why == NULL;
 }
 
-static void print_stats(const fixture *fx, double secs, size_t total)
+static void print_stats(const pvt_run *run)
 {
-    printf("differential: %zu plans in %.1f s (%.2f ms per plan, three verifications each)\n",
-           total,
-           secs,
-           total ? secs * 1000.0 / (double)total : 0.0);
-    printf("%-22s %8s %7s %7s %7s %7s %7s %7s %7s %7s\n",
-           "spec",
-           "compared",
-           "block",
-           "halt",
-           "escal.",
-           "clarify",
-           "allow",
-           "badinp",
-           "loader",
-           "notconc");
-    for (size_t i = 0; i < fx->set.n_specs; i++) {
-        const pvt_spec_entry *e = &fx->set.specs[i];
-        const stats *s = &fx->st[i];
-        printf("%-22s %8zu %7zu %7zu %7zu %7zu %7zu %7zu %7zu %7zu\n",
-               e->name,
-               s->compared,
-               s->by_decision[PV_ACT_BLOCK],
-               s->by_decision[PV_ACT_HALT],
-               s->by_decision[PV_ACT_ESCALATE],
-               s->by_decision[PV_ACT_CLARIFY],
-               s->by_decision[PV_ACT_ALLOW],
-               s->bad_input,
-               s->loader,
-               s->not_concrete);
-    }
+    pvt_run_print_time(run, ", three verifications each");
+    static const pvt_count_column columns[] = {
+        {"compared", 8, offsetof(stats, compared)},
+        {"block", 7, offsetof(stats, by_decision[PV_ACT_BLOCK])},
+        {"halt", 7, offsetof(stats, by_decision[PV_ACT_HALT])},
+        {"escal.", 7, offsetof(stats, by_decision[PV_ACT_ESCALATE])},
+        {"clarify", 7, offsetof(stats, by_decision[PV_ACT_CLARIFY])},
+        {"allow", 7, offsetof(stats, by_decision[PV_ACT_ALLOW])},
+        {"badinp", 7, offsetof(stats, bad_input)},
+        {"loader", 7, offsetof(stats, loader)},
+        {"notconc", 7, offsetof(stats, not_concrete)},
+    };
+    pvt_run_print_counts(
+        run, spec_stats, sizeof spec_stats[0], columns, sizeof columns / sizeof columns[0]);
     /* Which rules the agreed verdicts contain, so that a reader sees the
      * generator breaks each of them (a rule absent here was never compared). */
-    for (size_t i = 0; i < fx->set.n_specs; i++) {
-        const pvt_spec_entry *e = &fx->set.specs[i];
-        const stats *s = &fx->st[i];
+    for (size_t i = 0; i < run->set->n_specs; i++) {
+        const pvt_spec_entry *e = &run->set->specs[i];
+        const stats *s = &spec_stats[i];
         printf("%s findings:", e->name);
         for (size_t k = 0; k < s->n_rules; k++)
             printf(" %s=%zu", s->rules[k], s->rule_count[k]);
@@ -371,43 +260,23 @@ static void reachable_decisions(const pv_spec *spec, bool out[PV_ACT_BLOCK + 1])
 
 static void test_engines_agree(void **state)
 {
-    fixture *fx = *state;
-    uint64_t seed = pvt_env_u64("PV_DIFF_SEED", DEFAULT_SEED);
-    size_t total = (size_t)pvt_env_u64("PV_DIFF_PLANS", DEFAULT_PLANS);
+    pvt_fixture *fx = *state;
+    pvt_run run =
+        pvt_run_start(&fx->set, "differential", "PV_DIFF", DEFAULT_SEED, DEFAULT_PLANS, "");
     size_t not_concrete = 0, mismatches = 0;
-    assert_true(fx->set.n_specs > 0);
-    printf("differential: %zu specs, PV_DIFF_SEED=%" PRIu64 ", PV_DIFF_PLANS=%zu\n",
-           fx->set.n_specs,
-           seed,
-           total);
-    double t0 = pvt_now_s();
-    for (size_t k = 0; k < total; k++) {
-        const pvt_spec_entry *e = &fx->set.specs[k % fx->set.n_specs];
-        stats *st = &fx->st[k % fx->set.n_specs];
-        uint64_t plan_seed = pvt_seed_mix(seed ^ pvt_seed_mix((uint64_t)k));
-        pvt_rng r = {plan_seed};
-        char id[64];
-        snprintf(id, sizeof id, "diff-%zu", k);
-        char *text = pvt_plan_generate(&r, e->spec, &e->pools, false, id);
-        char origin[160];
-        snprintf(origin,
-                 sizeof origin,
-                 "PV_DIFF_SEED=%" PRIu64 ", plan #%zu (plan seed 0x%016" PRIx64 ")",
-                 seed,
-                 k,
-                 plan_seed);
-        if (!compare_one(fx->eng, e, st, text, origin, &not_concrete))
+    for (size_t k = 0; k < run.total; k++) {
+        pvt_seeded_plan p = pvt_run_plan(&run, k, false, "diff");
+        if (!compare_one(fx->eng, p.e, &spec_stats[p.spec], p.text, p.origin, &not_concrete))
             mismatches++;
-        free(text);
+        free(p.text);
     }
-    double secs = pvt_now_s() - t0;
-    print_stats(fx, secs, total);
+    print_stats(&run);
     for (size_t i = 0; i < fx->set.n_specs; i++) {
         const pvt_spec_entry *e = &fx->set.specs[i];
         bool reach[PV_ACT_BLOCK + 1];
         reachable_decisions(e->spec, reach);
         for (int a = PV_ACT_ALLOW; a <= PV_ACT_BLOCK; a++) {
-            if (fx->st[i].by_decision[a])
+            if (spec_stats[i].by_decision[a])
                 continue;
             printf("note: %s: decision %s never reached (%s)\n",
                    e->name,
@@ -419,15 +288,14 @@ static void test_engines_agree(void **state)
     }
     size_t loader = 0;
     for (size_t i = 0; i < fx->set.n_specs; i++)
-        loader += fx->st[i].loader;
+        loader += spec_stats[i].loader;
     if (mismatches)
         fail_msg("%zu plan(s) where the engines disagree (details above)", mismatches);
     /* Plans the evaluator cannot decide, or the loader refuses, test
      * nothing: more than 1% of them means the generator is broken. */
-    if (not_concrete * 100 > total)
-        fail_msg("%zu of %zu generated plans are not concrete", not_concrete, total);
-    if (loader * 100 > total)
-        fail_msg("the loader refused %zu of %zu generated plans", loader, total);
+    if (not_concrete * 100 > run.total)
+        fail_msg("%zu of %zu generated plans are not concrete", not_concrete, run.total);
+    pvt_run_check_loader(&run, loader);
 }
 
 /*
@@ -456,13 +324,7 @@ static const char code_point_spec[] = "spec: code-points\n"
 
 static pv_spec *load_code_point_spec(void)
 {
-    pv_diags d = {0};
-    pv_spec *spec = NULL;
-    int rc = pv_spec_load("code-points.yaml", code_point_spec, strlen(code_point_spec), &spec, &d);
-    pvt_print_diags("code-points spec", &d);
-    pv_diags_clear(&d);
-    assert_int_equal(rc, PV_OK);
-    return spec;
+    return pvt_spec_from_text("code-points.yaml", code_point_spec);
 }
 
 static void code_point_plan(char *buf, size_t size, uint32_t cp)
@@ -473,7 +335,7 @@ static void code_point_plan(char *buf, size_t size, uint32_t cp)
 /* The last character Z3 represents: both engines see one code point. */
 static void test_code_point_last_in_z3_range(void **state)
 {
-    fixture *fx = *state;
+    pvt_fixture *fx = *state;
     pvt_spec_entry e = {.name = "code-points", .spec = load_code_point_spec()};
     stats st = {0};
     pvt_pools_harvest(&e.pools, e.spec);
@@ -518,16 +380,12 @@ static void test_code_points_past_z3_range_are_bad_input(void **state)
  * solver_unknown's failure mode. */
 static void test_code_point_past_z3_range_fails_closed(void **state)
 {
-    fixture *fx = *state;
+    pvt_fixture *fx = *state;
     pv_spec *spec = load_code_point_spec();
     char text[128];
     code_point_plan(text, sizeof text, 0x2FFFF);
+    pv_plan *plan = pvt_plan_from_text(spec, text);
     pv_diags d = {0};
-    pv_doc *doc = NULL;
-    pv_plan *plan = NULL;
-    assert_int_equal(pv_doc_parse("cp.yaml", text, strlen(text), &doc, &d), PV_OK);
-    assert_int_equal(pv_plan_from_node(spec, doc, doc->root, &plan, &d), PV_OK);
-    pv_doc_free(doc);
     /* U+2FFFF is F0 AF BF BF; F3 A0 81 81 is U+E0041, of the same length. */
     pv_value *lit = &plan->steps[0].args[0].lit;
     assert_int_equal(lit->u.s.len, 4);
@@ -537,10 +395,7 @@ static void test_code_point_past_z3_range_fails_closed(void **state)
         pv_verdict *v = NULL;
         assert_int_equal(pv_engine_verify(fx->eng, spec, plan, &opts, &v, &d), PV_OK);
         assert_int_equal(v->decision, spec->failure_modes[PV_FAIL_SOLVER_UNKNOWN].action);
-        bool solver = false;
-        for (size_t i = 0; i < v->n_findings; i++)
-            solver |= v->findings[i].kind == PV_K_SOLVER;
-        assert_true(solver);
+        assert_true(pvt_verdict_has_kind(v, PV_K_SOLVER));
         pv_verdict_free(v);
     }
     pv_diags_clear(&d);
@@ -556,5 +411,5 @@ int main(void)
         cmocka_unit_test(test_code_points_past_z3_range_are_bad_input),
         cmocka_unit_test(test_code_point_past_z3_range_fails_closed),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, pvt_fixture_setup, pvt_fixture_teardown);
 }

@@ -16,10 +16,10 @@
 #include <cmocka.h>
 
 #include "pv_concrete.h"
-#include "pv_doc.h"
 #include "pv_engine.h"
 #include "pv_plan.h"
 #include "pv_spec.h"
+#include "support/fixture.h"
 
 static pv_engine *eng;
 
@@ -34,36 +34,6 @@ static int teardown(void **state)
     (void)state;
     pv_engine_free(eng);
     return 0;
-}
-
-static pv_spec *load_spec(const char *text)
-{
-    pv_diags d = {0};
-    pv_spec *s = NULL;
-    int rc = pv_spec_load("t.yaml", text, strlen(text), &s, &d);
-    for (size_t i = 0; i < d.n; i++)
-        fprintf(
-            stderr, "spec: %d:%d: %s\n", d.items[i].pos.line, d.items[i].pos.col, d.items[i].msg);
-    pv_diags_clear(&d);
-    assert_int_equal(rc, PV_OK);
-    return s;
-}
-
-static pv_plan *load_plan(const pv_spec *spec, const char *text)
-{
-    pv_diags d = {0};
-    pv_doc *doc = NULL;
-    pv_plan *p = NULL;
-    int rc = pv_doc_parse("p.yaml", text, strlen(text), &doc, &d);
-    if (rc == PV_OK)
-        rc = pv_plan_from_node(spec, doc, doc->root, &p, &d);
-    for (size_t i = 0; i < d.n; i++)
-        fprintf(
-            stderr, "plan: %d:%d: %s\n", d.items[i].pos.line, d.items[i].pos.col, d.items[i].msg);
-    pv_diags_clear(&d);
-    pv_doc_free(doc);
-    assert_int_equal(rc, PV_OK);
-    return p;
 }
 
 static pv_verdict *verify(const pv_spec *spec, const pv_plan *plan, bool force)
@@ -183,8 +153,8 @@ static void test_operators_concrete(void **state)
         char *spec_text = pv_xasprintf("%s%s\n", op_spec_head, c->expr);
         char *plan_text =
             pv_xasprintf("steps:\n  - {tool: t, args: %s, result: {r: 0}}\n", c->args);
-        pv_spec *spec = load_spec(spec_text);
-        pv_plan *plan = load_plan(spec, plan_text);
+        pv_spec *spec = pvt_spec_from_text("t.yaml", spec_text);
+        pv_plan *plan = pvt_plan_from_text(spec, plan_text);
         pv_action want = c->holds ? PV_ACT_ALLOW : PV_ACT_BLOCK;
         for (int force = 0; force < 2; force++) {
             pv_verdict *v = verify(spec, plan, force);
@@ -255,11 +225,11 @@ static void test_operators_symbolic(void **state)
     for (size_t i = 0; i < sizeof sym_cases / sizeof sym_cases[0]; i++) {
         const sym_case *c = &sym_cases[i];
         char *spec_text = pv_xasprintf("%s%s\n", op_spec_head, c->expr);
-        pv_spec *spec = load_spec(spec_text);
-        pv_plan *plan = load_plan(spec,
-                                  "steps:\n  - tool: t\n    args: {x: {unknown: true}, y: "
-                                  "{unknown: true}, s: {unknown: true}, u: {unknown: "
-                                  "true}, b: {unknown: true}, e: {unknown: true}}\n");
+        pv_spec *spec = pvt_spec_from_text("t.yaml", spec_text);
+        pv_plan *plan = pvt_plan_from_text(spec,
+                                           "steps:\n  - tool: t\n    args: {x: {unknown: true}, y: "
+                                           "{unknown: true}, s: {unknown: true}, u: {unknown: "
+                                           "true}, b: {unknown: true}, e: {unknown: true}}\n");
         for (int force = 0; force < 2; force++) {
             pv_verdict *v = verify(spec, plan, force);
             int got = v->n_findings == 0 ? 0 : v->findings[0].certain ? 2 : 1;
@@ -307,13 +277,13 @@ static const char refunds_spec[] =
 static void test_split_refund_certain(void **state)
 {
     (void)state;
-    pv_spec *spec = load_spec(refunds_spec);
-    pv_plan *plan = load_plan(spec,
-                              "id: p1\nsteps:\n"
-                              "  - {tool: refund, args: {id: a, amount: 450}}\n"
-                              "  - {tool: approve, args: {id: a}}\n"
-                              "  - {tool: refund, args: {id: b, amount: 450}}\n"
-                              "  - {tool: refund, args: {id: c, amount: 450}}\n");
+    pv_spec *spec = pvt_spec_from_text("t.yaml", refunds_spec);
+    pv_plan *plan = pvt_plan_from_text(spec,
+                                       "id: p1\nsteps:\n"
+                                       "  - {tool: refund, args: {id: a, amount: 450}}\n"
+                                       "  - {tool: approve, args: {id: a}}\n"
+                                       "  - {tool: refund, args: {id: b, amount: 450}}\n"
+                                       "  - {tool: refund, args: {id: c, amount: 450}}\n");
     pv_verdict *v = verify(spec, plan, false);
     assert_int_equal(v->decision, PV_ACT_BLOCK);
     assert_int_equal(v->safe_prefix, 0); /* step 0 is irreversible */
@@ -340,12 +310,13 @@ static void test_split_refund_certain(void **state)
 static void test_unknown_amount_possible_with_witness(void **state)
 {
     (void)state;
-    pv_spec *spec = load_spec(refunds_spec);
-    pv_plan *plan = load_plan(spec,
-                              "steps:\n"
-                              "  - {id: l, tool: lookup, args: {id: a}}\n"
-                              "  - {tool: refund, args: {id: a, amount: 450}}\n"
-                              "  - {tool: refund, args: {id: a, amount: {ref: l.amount}}}\n");
+    pv_spec *spec = pvt_spec_from_text("t.yaml", refunds_spec);
+    pv_plan *plan =
+        pvt_plan_from_text(spec,
+                           "steps:\n"
+                           "  - {id: l, tool: lookup, args: {id: a}}\n"
+                           "  - {tool: refund, args: {id: a, amount: 450}}\n"
+                           "  - {tool: refund, args: {id: a, amount: {ref: l.amount}}}\n");
     pv_verdict *v = verify(spec, plan, false);
     assert_int_equal(v->decision, PV_ACT_BLOCK);
     /* the lookup is reversible and may run to learn the amount */
@@ -380,15 +351,15 @@ static void test_unknown_amount_possible_with_witness(void **state)
 static void test_budget_and_order(void **state)
 {
     (void)state;
-    pv_spec *spec = load_spec(refunds_spec);
-    pv_plan *plan = load_plan(spec,
-                              "steps:\n"
-                              "  - {tool: lookup, args: {id: a}}\n"
-                              "  - {tool: drop_db}\n"
-                              "  - {tool: refund, args: {id: a}}\n"
-                              "  - {tool: lookup, args: {id: a}}\n"
-                              "  - {tool: refund, args: {id: a, amount: 5000}}\n"
-                              "  - {tool: refund, args: {id: a, amount: 5000}}\n");
+    pv_spec *spec = pvt_spec_from_text("t.yaml", refunds_spec);
+    pv_plan *plan = pvt_plan_from_text(spec,
+                                       "steps:\n"
+                                       "  - {tool: lookup, args: {id: a}}\n"
+                                       "  - {tool: drop_db}\n"
+                                       "  - {tool: refund, args: {id: a}}\n"
+                                       "  - {tool: lookup, args: {id: a}}\n"
+                                       "  - {tool: refund, args: {id: a, amount: 5000}}\n"
+                                       "  - {tool: refund, args: {id: a, amount: 5000}}\n");
     pv_verdict *v = verify(spec, plan, false);
     assert_int_equal(v->decision, PV_ACT_BLOCK);
     assert_int_equal(v->safe_prefix, 1);
@@ -413,7 +384,7 @@ static void test_budget_and_order(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    pv_spec *spec = load_spec(refunds_spec);
+    pv_spec *spec = pvt_spec_from_text("t.yaml", refunds_spec);
     struct {
         const char *plan;
         const char *msg;
@@ -425,7 +396,7 @@ static void test_bad_input(void **state)
          "initial_state breaks invariant 'cap' (total <= 1000)"},
     };
     for (size_t i = 0; i < 2; i++) {
-        pv_plan *plan = load_plan(spec, cases[i].plan);
+        pv_plan *plan = pvt_plan_from_text(spec, cases[i].plan);
         pv_diags d = {0};
         pv_verdict *v = NULL;
         assert_int_equal(pv_engine_verify(eng, spec, plan, NULL, &v, &d), PV_EINPUT);
@@ -444,16 +415,18 @@ static void test_timeout_fails_closed(void **state)
     /* A nonlinear-looking but linear rule over many unknown strings makes
      * the solver work; with a 1 ms budget it cannot finish, and the verdict
      * must not be allow. */
-    pv_spec *spec = load_spec("spec: hard\nversion: v\nlimits: {solver_timeout_ms: 1}\n"
-                              "tools:\n  t: {args: {a: string, b: string, c: string}}\n"
-                              "invariants:\n  - {id: r, on: t, action: block, assert: "
-                              "\"!(contains(args.a, args.b) && contains(args.b, args.c) && "
-                              "len(args.c) > 40 && len(args.a) < 45 && !contains(args.a, "
-                              "args.c))\"}\n");
-    pv_plan *plan =
-        load_plan(spec,
-                  "steps:\n  - {tool: t, args: {a: {unknown: true}, b: {unknown: true}, c: "
-                  "{unknown: true}}}\n");
+    pv_spec *spec =
+        pvt_spec_from_text("t.yaml",
+                           "spec: hard\nversion: v\nlimits: {solver_timeout_ms: 1}\n"
+                           "tools:\n  t: {args: {a: string, b: string, c: string}}\n"
+                           "invariants:\n  - {id: r, on: t, action: block, assert: "
+                           "\"!(contains(args.a, args.b) && contains(args.b, args.c) && "
+                           "len(args.c) > 40 && len(args.a) < 45 && !contains(args.a, "
+                           "args.c))\"}\n");
+    pv_plan *plan = pvt_plan_from_text(
+        spec,
+        "steps:\n  - {tool: t, args: {a: {unknown: true}, b: {unknown: true}, c: "
+        "{unknown: true}}}\n");
     /* The spec says 1 ms; the call asks for 1 ms too, so that an operator's
      * PLANVERIFY_SOLVER_TIMEOUT_MS (set for the test suite) cannot lift it. */
     pv_verify_opts o = {.force_solver = true, .timeout_ms = 1};
@@ -474,11 +447,12 @@ static void test_engine_reuse_is_stateless(void **state)
 {
     (void)state;
     /* The same engine verifies many plans: nothing of one leaks into the next. */
-    pv_spec *spec = load_spec(refunds_spec);
-    pv_plan *bad = load_plan(spec,
-                             "steps:\n  - {tool: refund, args: {id: a, amount: 5000}}\n"
-                             "  - {tool: refund, args: {id: a, amount: 5000}}\n");
-    pv_plan *good = load_plan(spec, "steps:\n  - {tool: refund, args: {id: a, amount: 5}}\n");
+    pv_spec *spec = pvt_spec_from_text("t.yaml", refunds_spec);
+    pv_plan *bad = pvt_plan_from_text(spec,
+                                      "steps:\n  - {tool: refund, args: {id: a, amount: 5000}}\n"
+                                      "  - {tool: refund, args: {id: a, amount: 5000}}\n");
+    pv_plan *good =
+        pvt_plan_from_text(spec, "steps:\n  - {tool: refund, args: {id: a, amount: 5}}\n");
     for (int i = 0; i < 50; i++) {
         pv_verdict *v = verify(spec, i % 2 ? good : bad, i % 3 == 0);
         assert_int_equal(v->decision, i % 2 ? PV_ACT_ALLOW : PV_ACT_BLOCK);
@@ -520,7 +494,7 @@ static void test_session_prefix_matches_fresh(void **state)
     /* A session reuses the executed prefix's solver state; after every
      * executed step its verdict must equal a fresh verification of the
      * same plan from that step on, also across a context replacement. */
-    pv_spec *spec = load_spec(refunds_spec);
+    pv_spec *spec = pvt_spec_from_text("t.yaml", refunds_spec);
     static const char *const amounts[] = {"300", "2000", "40"};
     for (int variant = 0; variant < 3; variant++) {
         pv_engine_session *es = pv_engine_session_new(eng);
@@ -550,7 +524,7 @@ static void test_session_prefix_matches_fresh(void **state)
                 else
                     o += snprintf(text + o, sizeof text - (size_t)o, "%s}\n", steps[i]);
             }
-            pv_plan *plan = load_plan(spec, text);
+            pv_plan *plan = pvt_plan_from_text(spec, text);
             pv_verify_opts opts = {.from_step = k, .no_fast_path = true};
             pv_diags d = {0};
             pv_verdict *fresh = NULL, *sess = NULL;
@@ -591,7 +565,7 @@ static void test_from_step_same_on_every_path(void **state)
      * (nothing unknown), the quick path and the solver. The cap broke at
      * step 2, which ran; at step 3 the total is still over it, which the
      * remaining plan must answer for. (The spec allows 4 steps.) */
-    pv_spec *spec = load_spec(refunds_spec);
+    pv_spec *spec = pvt_spec_from_text("t.yaml", refunds_spec);
     static const char *const texts[] = {
         "steps:\n"
         "  - {tool: refund, args: {id: a, amount: 450}}\n"
@@ -606,7 +580,7 @@ static void test_from_step_same_on_every_path(void **state)
         "  - {tool: refund, args: {id: c, amount: 450}}\n"
         "  - {tool: approve, args: {id: a}}\n"};
     for (size_t t = 0; t < 2; t++) {
-        pv_plan *plan = load_plan(spec, texts[t]);
+        pv_plan *plan = pvt_plan_from_text(spec, texts[t]);
         static const pv_verify_opts paths[] = {{.from_step = 3},
                                                {.from_step = 3, .no_quick = true},
                                                {.from_step = 3, .force_solver = true}};

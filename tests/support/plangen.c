@@ -847,7 +847,7 @@ char *pvt_plan_generate(pvt_rng *r, const pv_spec *spec, const pvt_pools *p, boo
 
 /* Print each diagnostic of d on stderr as "what: formatted diagnostic".
  * d is left as it is (the caller clears it). */
-void pvt_print_diags(const char *what, pv_diags *d)
+void pvt_print_diags(const char *what, const pv_diags *d)
 {
     for (size_t i = 0; i < d->n; i++) {
         char *s = pv_diag_format(&d->items[i]);
@@ -995,4 +995,84 @@ pv_plan *pvt_plan_load(const pvt_spec_entry *e, const char *text, size_t *refuse
     pv_diags_clear(&d);
     pv_doc_free(doc);
     return plan;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* seeded runs                                                                                */
+
+pvt_run pvt_run_start(const pvt_spec_set *set, const char *name, const char *env,
+                      uint64_t dflt_seed, uint64_t dflt_plans, const char *more)
+{
+    pvt_run run = {.set = set, .name = name};
+    char plans_var[64];
+    assert_true(set->n_specs > 0);
+    snprintf(run.seed_var, sizeof run.seed_var, "%s_SEED", env);
+    snprintf(plans_var, sizeof plans_var, "%s_PLANS", env);
+    run.seed = pvt_env_u64(run.seed_var, dflt_seed);
+    run.total = (size_t)pvt_env_u64(plans_var, dflt_plans);
+    printf("%s: %zu specs, %s=%" PRIu64 ", %s=%zu%s\n",
+           name,
+           set->n_specs,
+           run.seed_var,
+           run.seed,
+           plans_var,
+           run.total,
+           more);
+    run.t0 = pvt_now_s();
+    return run;
+}
+
+pvt_seeded_plan pvt_run_plan(const pvt_run *run, size_t k, bool unknowns, const char *id_prefix)
+{
+    pvt_seeded_plan p = {.spec = k % run->set->n_specs};
+    p.e = &run->set->specs[p.spec];
+    uint64_t plan_seed = pvt_seed_mix(run->seed ^ pvt_seed_mix((uint64_t)k));
+    pvt_rng r = {plan_seed};
+    char id[64];
+    snprintf(id, sizeof id, "%s-%zu", id_prefix, k);
+    snprintf(p.origin,
+             sizeof p.origin,
+             "%s=%" PRIu64 ", plan #%zu (plan seed 0x%016" PRIx64 ")",
+             run->seed_var,
+             run->seed,
+             k,
+             plan_seed);
+    p.text = pvt_plan_generate(&r, p.e->spec, &p.e->pools, unknowns, id);
+    return p;
+}
+
+void pvt_run_print_time(const pvt_run *run, const char *each)
+{
+    double secs = pvt_now_s() - run->t0;
+    printf("%s: %zu plans in %.1f s (%.2f ms per plan%s)\n",
+           run->name,
+           run->total,
+           secs,
+           run->total ? secs * 1000.0 / (double)run->total : 0.0,
+           each);
+}
+
+void pvt_run_print_counts(const pvt_run *run, const void *counts, size_t size,
+                          const pvt_count_column *cols, size_t n_cols)
+{
+    printf("%-22s", "spec");
+    for (size_t c = 0; c < n_cols; c++)
+        printf(" %*s", cols[c].width, cols[c].heading);
+    printf("\n");
+    for (size_t i = 0; i < run->set->n_specs; i++) {
+        const char *row = (const char *)counts + i * size;
+        printf("%-22s", run->set->specs[i].name);
+        for (size_t c = 0; c < n_cols; c++) {
+            size_t n;
+            memcpy(&n, row + cols[c].offset, sizeof n);
+            printf(" %*zu", cols[c].width, n);
+        }
+        printf("\n");
+    }
+}
+
+void pvt_run_check_loader(const pvt_run *run, size_t refused)
+{
+    if (refused * 100 > run->total)
+        fail_msg("the loader refused %zu of %zu generated plans", refused, run->total);
 }

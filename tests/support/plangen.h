@@ -1,8 +1,10 @@
 /*
- * plangen.h - random plans for the randomised C tests (test_differential.c
- * and test_witness.c): a seeded PRNG, a growable text buffer, YAML quoting,
- * pools of values harvested from a spec's literals, the plan generator, and
- * the set of specs they run over (every bundled spec plus a synthetic one).
+ * plangen.h - random plans for the randomised C tests (test_differential.c,
+ * test_witness.c and test_quick.c): a seeded PRNG, a growable text buffer,
+ * YAML quoting, pools of values harvested from a spec's literals, the plan
+ * generator, the set of specs they run over (every bundled spec plus a
+ * synthetic one), and the seeded runs of plans over that set (their seed
+ * and size from the environment, each plan's origin, timing and counts).
  *
  * Everything here reports allocation failures and broken invariants through
  * cmocka assertions, so it may only be called from inside a cmocka test,
@@ -45,7 +47,7 @@ double pvt_now_s(void);
 const char *pvt_source_dir(void);
 
 /* Print every diagnostic in d to stderr, each prefixed by `what`. */
-void pvt_print_diags(const char *what, pv_diags *d);
+void pvt_print_diags(const char *what, const pv_diags *d);
 
 /* ------------------------------------------------------------------------------------------ */
 /* text                                                                                       */
@@ -144,5 +146,64 @@ void pvt_spec_set_free(pvt_spec_set *set);
  * the plan (the caller frees it), or NULL after counting a refusal in
  * *refused (and printing the first three). */
 pv_plan *pvt_plan_load(const pvt_spec_entry *e, const char *text, size_t *refused);
+
+/* ------------------------------------------------------------------------------------------ */
+/* seeded runs                                                                                */
+
+/* A run of generated plans over a spec set, as each randomised test makes
+ * one: so many plans from one seed, both from the environment, so that a
+ * failure can be reproduced (each plan on its own) and a run made longer. */
+typedef struct pvt_run {
+    const pvt_spec_set *set; /* the specs the plans cycle through */
+    const char *name;        /* what the lines the run prints start with */
+    char seed_var[64];       /* the environment variable of the seed */
+    uint64_t seed;
+    size_t total; /* how many plans */
+    double t0;    /* pvt_now_s() when the run started */
+} pvt_run;
+
+/* Start a run over set, which must hold a spec: the seed from the
+ * environment variable ENV_SEED and the number of plans from ENV_PLANS
+ * (env is a prefix such as "PV_DIFF"), else dflt_seed and dflt_plans.
+ * Prints "NAME: N specs, ENV_SEED=seed, ENV_PLANS=total" and then `more`
+ * on one line. */
+pvt_run pvt_run_start(const pvt_spec_set *set, const char *name, const char *env,
+                      uint64_t dflt_seed, uint64_t dflt_plans, const char *more);
+
+/* Plan number k of a run (pvt_run_plan). */
+typedef struct pvt_seeded_plan {
+    const pvt_spec_entry *e; /* its spec: set->specs[spec] */
+    size_t spec;             /* k modulo the number of specs */
+    char *text;              /* YAML plan-file text, which the caller frees */
+    char origin[160];        /* how to get it again: "SEED_VAR=seed, plan #k (plan seed 0x...)" */
+} pvt_seeded_plan;
+
+/* Generate plan number k of run, with plan id "ID_PREFIX-k" and,
+ * with `unknowns`, unknown and absent values. It is drawn from the plan
+ * seed pvt_seed_mix(seed ^ pvt_seed_mix(k)) alone. */
+pvt_seeded_plan pvt_run_plan(const pvt_run *run, size_t k, bool unknowns, const char *id_prefix);
+
+/* Print how long the run took: "NAME: N plans in S s (M ms per plan`each`)". */
+void pvt_run_print_time(const pvt_run *run, const char *each);
+
+/* A column of a run's table of per-spec counts: its heading, its width,
+ * and where the count it shows (a size_t) is in a spec's counts, which
+ * are a struct of the test's own (offsetof(that struct, the field)). */
+typedef struct pvt_count_column {
+    const char *heading;
+    int width;
+    size_t offset;
+} pvt_count_column;
+
+/* Print a table of the run's counts: a heading line ("spec" and the
+ * columns' headings), then a line for each spec of the set with its name
+ * and its counts, the struct of `size` bytes at counts + i * size for
+ * set->specs[i]. */
+void pvt_run_print_counts(const pvt_run *run, const void *counts, size_t size,
+                          const pvt_count_column *cols, size_t n_cols);
+
+/* Fail when the plan loader refused more than 1% of the run's plans (the
+ * generator means to write valid plans, so more would test too little). */
+void pvt_run_check_loader(const pvt_run *run, size_t refused);
 
 #endif

@@ -1,0 +1,46 @@
+/*
+ * fixture.h - what the C tests that verify plans set up: the cmocka group
+ * fixture of the randomised tests (test_differential.c, test_witness.c,
+ * test_quick.c: every spec of a run and an engine), and specs and plans
+ * loaded from text for fixed cases (those tests and test_engine.c).
+ *
+ * The loaders assert that loading succeeds (after printing the loader's
+ * diagnostics), so like the rest of tests/support they may only be called
+ * from inside a cmocka test, setup or teardown.
+ */
+#ifndef PVT_FIXTURE_H
+#define PVT_FIXTURE_H
+
+#include <stddef.h>
+
+#include "pv_engine.h"
+#include "pv_plan.h"
+#include "pv_spec.h"
+#include "support/plangen.h"
+
+/* The group state of a randomised test (its per-spec counts are its own). */
+typedef struct pvt_fixture {
+    pvt_spec_set set; /* every bundled spec, then the synthetic one */
+    pv_engine *eng;
+} pvt_fixture;
+
+/* cmocka group setup: a pvt_fixture into *state, with the spec set and an
+ * engine loaded. 0, or -1 with *state NULL after freeing what was set up
+ * (cmocka runs no group teardown after a failed setup). */
+int pvt_fixture_setup(void **state);
+
+/* cmocka group teardown for pvt_fixture_setup; *state may be NULL. */
+int pvt_fixture_teardown(void **state);
+
+/* The spec in text (the file `name`, for diagnostics); asserts it loads. */
+pv_spec *pvt_spec_from_text(const char *name, const char *text);
+
+/* The spec in the file at path under the source tree (pvt_source_dir),
+ * such as "specs/support-refunds.yaml"; asserts it loads. */
+pv_spec *pvt_spec_from_source(const char *path);
+
+/* The plan for spec in text, through the document and plan loaders;
+ * asserts it loads. */
+pv_plan *pvt_plan_from_text(const pv_spec *spec, const char *text);
+
+#endif
