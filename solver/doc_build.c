@@ -167,6 +167,29 @@ pv_node *pv_node_copy(const pv_node *n)
     return c;
 }
 
+bool pv_node_same(const pv_node *a, const pv_node *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->kind != b->kind || a->n != b->n)
+        return false;
+    if (a->kind == PV_N_SCALAR) {
+        if (a->skind != b->skind || a->str.len != b->str.len ||
+            (a->str.len && memcmp(a->str.ptr, b->str.ptr, a->str.len) != 0))
+            return false;
+        if (a->skind == PV_S_INT && a->ival != b->ival)
+            return false;
+        return a->skind != PV_S_BOOL || a->bval == b->bval;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->kind == PV_N_MAP && !pv_node_same(a->keys[i], b->keys[i]))
+            return false;
+        if (!pv_node_same(a->items[i], b->items[i]))
+            return false;
+    }
+    return true;
+}
+
 bool pv_node_equal(const pv_node *a, const pv_node *b)
 {
     if (!a || !b)

@@ -115,6 +115,11 @@ pv_node *pv_node_copy(const pv_node *n);
 /* Structural equality of two trees: same kinds, scalar kinds and text, and
  * maps with the same keys (in any order) and equal values. */
 bool pv_node_equal(const pv_node *a, const pv_node *b);
+/* Exactly the same tree: kinds, scalar kinds and text, integer and
+ * boolean values, and map keys and items in the same order (where
+ * pv_node_equal looks keys up). For holding two builders of one tree to
+ * each other. */
+bool pv_node_same(const pv_node *a, const pv_node *b);
 /* A document around a built tree; takes ownership of root. */
 pv_doc *pv_doc_from_root(const char *file, pv_node *root);
 

@@ -35,31 +35,6 @@
 #define MUTATIONS_PER_PLAN 40
 #define BUDGET ((size_t)64 << 20)
 
-/* Exact structural equality: kinds, scalar kinds and text, keys and items
- * in order. */
-static bool same_tree(const pv_node *a, const pv_node *b)
-{
-    if (!a || !b)
-        return a == b;
-    if (a->kind != b->kind || a->n != b->n)
-        return false;
-    if (a->kind == PV_N_SCALAR) {
-        if (a->skind != b->skind || a->str.len != b->str.len ||
-            (a->str.len && memcmp(a->str.ptr, b->str.ptr, a->str.len) != 0))
-            return false;
-        if (a->skind == PV_S_INT && a->ival != b->ival)
-            return false;
-        return a->skind != PV_S_BOOL || a->bval == b->bval;
-    }
-    for (size_t i = 0; i < a->n; i++) {
-        if (a->kind == PV_N_MAP && !same_tree(a->keys[i], b->keys[i]))
-            return false;
-        if (!same_tree(a->items[i], b->items[i]))
-            return false;
-    }
-    return true;
-}
-
 typedef struct counts {
     size_t accepted, declined, both_refused, corrupted_accepted;
 } counts;
@@ -88,7 +63,7 @@ static bool compare(const uint8_t *buf, size_t len, counts *c, const char *what)
         fail();
     }
     pv_doc *ref = pv_proto_request_to_doc(req);
-    bool same = same_tree(wr.doc->root, ref->root) && strcmp(wr.spec, req->spec) == 0 &&
+    bool same = pv_node_same(wr.doc->root, ref->root) && strcmp(wr.spec, req->spec) == 0 &&
                 strcmp(wr.version, req->version) == 0 && strcmp(wr.digest, req->digest) == 0;
     if (!same)
         fprintf(stderr, "%s: the two decoders give different requests\n", what);

@@ -5,13 +5,20 @@
  * server/proto_conv.c into a document tree, then through the plan loader
  * against the spec embedded in fuzz_support.c (a Session's start as a
  * plan, its revise and its executed call as bare step lists).
+ *
+ * The server's direct decoder (server/wire.c) gets the same input: when it
+ * accepts it, protobuf-c must too, with the same tree and spec, version
+ * and digest (a difference aborts, which libFuzzer reports).
  */
 #include "fuzz_support.h"
 #include "proto_conv.h"
 #include "pv_plan.h"
+#include "wire.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void load_plan_doc(const pv_spec *spec, pv_doc *doc)
 {
@@ -37,7 +44,19 @@ static void load_steps(const pv_spec *spec, size_t n, Planverify__V1__Step *cons
 
 static void verify_request(const pv_spec *spec, const uint8_t *data, size_t size)
 {
+    pv_wire_request wr;
+    bool direct = pv_wire_request_to_doc(data, size, (size_t)64 << 20, &wr);
     Planverify__V1__VerifyRequest *req = planverify__v1__verify_request__unpack(NULL, size, data);
+    if (direct) {
+        pv_doc *ref = req ? pv_proto_request_to_doc(req) : NULL;
+        if (!ref || !pv_node_same(wr.doc->root, ref->root) || strcmp(wr.spec, req->spec) != 0 ||
+            strcmp(wr.version, req->version) != 0 || strcmp(wr.digest, req->digest) != 0) {
+            fprintf(stderr, "fuzz_proto: the direct decoder and protobuf-c disagree\n");
+            abort();
+        }
+        pv_doc_free(ref);
+        load_plan_doc(spec, wr.doc);
+    }
     if (!req)
         return;
     load_plan_doc(spec, pv_proto_request_to_doc(req));

@@ -77,6 +77,7 @@ for f in "$src"/solver/*.c; do
 done
 compile "$gen_c" "$work/obj/planverify.pb-c.o"
 compile "$src/server/proto_conv.c" "$work/obj/proto_conv.o"
+compile "$src/server/wire.c" "$work/obj/wire.o"
 for f in "$src"/tests/fuzz/*.c; do
     compile "$f" "$work/obj/$(basename "$f" .c).o" "${warn[@]}"
 done
@@ -97,7 +98,7 @@ for t in "${targets[@]}"; do
     spec | expr) link "$t" ;;
     plan) link plan "$work/obj/fuzz_support.o" ;;
     proto)
-        link proto "$work/obj/fuzz_support.o" "$work/obj/proto_conv.o" \
+        link proto "$work/obj/fuzz_support.o" "$work/obj/proto_conv.o" "$work/obj/wire.o" \
             "$work/obj/planverify.pb-c.o"
         ;;
     *)
