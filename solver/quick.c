@@ -37,8 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* At most this many sample runs per verification. */
+/* At most this many sample runs per verification, and at most
+ * QUICK_MAX_WORK steps and questions evaluated over all runs: a long plan
+ * the runs cannot settle goes to the solver without first spending on
+ * them what the solver would. */
 #define QUICK_MAX_RUNS 384
+#define QUICK_MAX_WORK 200000
 /* Candidate values per unknown. */
 #define QUICK_MAX_CANDIDATES 24
 /* Up to this many unknowns, the search does not narrow them by chains;
@@ -1188,6 +1192,11 @@ static size_t relevant_slots(quick *Q, bool *rel)
 static bool search(quick *Q)
 {
     size_t ns = Q->n_slots;
+    size_t per_run = Q->analysed + Q->n_qs + 1;
+    size_t max_runs =
+        QUICK_MAX_WORK / per_run < QUICK_MAX_RUNS ? QUICK_MAX_WORK / per_run : QUICK_MAX_RUNS;
+    if (max_runs < 2)
+        max_runs = 2;
     unsigned char *assign = pv_xcalloc(ns + 1, 1);
     bool *rel = pv_xcalloc(ns + 1, sizeof(bool));
     try_run(Q, assign);
@@ -1198,7 +1207,7 @@ static bool search(quick *Q)
         for (size_t u = 0; u < ns; u++) {
             if (!rel[u] || c >= Q->slots[u].n_cand)
                 continue;
-            if (!any_unsettled(Q) || Q->n_runs == QUICK_MAX_RUNS)
+            if (!any_unsettled(Q) || Q->n_runs == max_runs)
                 goto out;
             assign[u] = (unsigned char)c;
             try_run(Q, assign);
@@ -1214,7 +1223,7 @@ static bool search(quick *Q)
         }
         if (!changed)
             break;
-        if (!any_unsettled(Q) || Q->n_runs == QUICK_MAX_RUNS)
+        if (!any_unsettled(Q) || Q->n_runs == max_runs)
             goto out;
         try_run(Q, assign);
     }
@@ -1224,7 +1233,7 @@ static bool search(quick *Q)
         for (size_t w = u + 1; rel[u] && w < ns; w++) {
             for (size_t cu = 1; rel[w] && cu < Q->slots[u].n_cand; cu++)
                 for (size_t cw = 1; cw < Q->slots[w].n_cand; cw++) {
-                    if (!any_unsettled(Q) || Q->n_runs == QUICK_MAX_RUNS)
+                    if (!any_unsettled(Q) || Q->n_runs == max_runs)
                         goto out;
                     assign[u] = (unsigned char)cu;
                     assign[w] = (unsigned char)cw;
