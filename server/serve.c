@@ -303,6 +303,24 @@ static void start_recv_close(call *c)
         c->pending++;
 }
 
+static grpc_byte_buffer *bytes_message(const char *buf, size_t len)
+{
+    grpc_slice s = grpc_slice_from_copied_buffer(buf, len);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+/* A verdict as a Verdict message, encoded directly (wire.c). */
+static grpc_byte_buffer *verdict_message(const pv_spec *spec, const pv_verdict *v, int32_t executed)
+{
+    pv_buf out = {0};
+    pv_wire_verdict(spec, v, executed, &out);
+    grpc_byte_buffer *bb = bytes_message(out.ptr, out.len);
+    free(out.ptr);
+    return bb;
+}
+
 static grpc_byte_buffer *pack_message(const ProtobufCMessage *msg)
 {
     size_t len = protobuf_c_message_get_packed_size(msg);
@@ -524,10 +542,8 @@ static void handle_verify(call *c)
         finish(c, NULL, GRPC_STATUS_INVALID_ARGUMENT, m);
         free(m);
     } else {
-        Planverify__V1__Verdict *pv = pv_verdict_to_proto(spec, v);
-        finish(c, pack_message(&pv->base), GRPC_STATUS_OK, NULL);
+        finish(c, verdict_message(spec, v, 0), GRPC_STATUS_OK, NULL);
         atomic_fetch_add(&srv->verdicts, 1);
-        pv_proto_verdict_free(pv);
     }
     pv_diags_clear(&d);
     pv_verdict_free(v);
@@ -841,12 +857,9 @@ static void session_on_recv(call *c, bool ok)
         free(err.message);
         return;
     }
-    Planverify__V1__Verdict *pv = pv_verdict_to_proto(spec, v);
-    pv->executed = (int32_t)pv_session_executed(c->sess);
     if (c->response)
         grpc_byte_buffer_destroy(c->response);
-    c->response = pack_message(&pv->base);
-    pv_proto_verdict_free(pv);
+    c->response = verdict_message(spec, v, (int32_t)pv_session_executed(c->sess));
     pv_verdict_free(v);
     grpc_op op;
     memset(&op, 0, sizeof op);

@@ -296,3 +296,132 @@ bool pv_wire_request_to_doc(const uint8_t *buf, size_t len, size_t budget, pv_wi
     }
     return ok;
 }
+
+/* ------------------------------------------------------------------ */
+/* verdict -> wire                                                     */
+
+/* Room for n more bytes (and the buffer's terminating NUL). */
+static char *room(pv_buf *b, size_t n)
+{
+    pv_grow(&b->ptr, &b->cap, b->len + n + 1, 1);
+    return b->ptr + b->len;
+}
+
+static char *varint_at(char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (char)((v & 0x7F) | 0x80);
+        v >>= 7;
+    }
+    *p++ = (char)v;
+    return p;
+}
+
+static void done(pv_buf *b, const char *end)
+{
+    b->len = (size_t)(end - b->ptr);
+    b->ptr[b->len] = '\0';
+}
+
+static void put_varint(pv_buf *b, uint64_t v)
+{
+    done(b, varint_at(room(b, 10), v));
+}
+
+/* int32 and int64 fields: negative values take ten bytes, sign extended. */
+static void put_int(pv_buf *b, uint32_t field, int64_t v)
+{
+    char *p = varint_at(room(b, 15), (uint64_t)field << 3 | WT_VARINT);
+    done(b, varint_at(p, (uint64_t)v));
+}
+
+static void put_bytes(pv_buf *b, uint32_t field, const char *s, size_t len)
+{
+    char *p = varint_at(room(b, len + 15), (uint64_t)field << 3 | WT_LEN);
+    p = varint_at(p, len);
+    memcpy(p, s, len);
+    done(b, p + len);
+}
+
+/* A proto3 string field: left out when empty. */
+static void put_str(pv_buf *b, uint32_t field, const char *s)
+{
+    if (s && *s)
+        put_bytes(b, field, s, strlen(s));
+}
+
+/* The Value of a witness entry, as proto_conv.c's value_to_proto has it. */
+static void put_value(pv_buf *b, const pv_spec *spec, const pv_value *v)
+{
+    pv_buf m = {0};
+    pv_buf_add(&m, "");
+    switch (v->type.kind) {
+    case PV_T_INT:
+        put_int(&m, 1, v->u.i);
+        break;
+    case PV_T_BOOL:
+        put_int(&m, 2, v->u.b);
+        break;
+    case PV_T_STRING:
+        put_bytes(&m, 3, v->u.s.ptr, strnlen(v->u.s.ptr, v->u.s.len));
+        break;
+    case PV_T_ENUM: {
+        char *name = pv_value_describe(spec, v);
+        put_bytes(&m, 3, name, strlen(name));
+        free(name);
+        break;
+    }
+    default:
+        put_int(&m, 5, 1);
+    }
+    put_bytes(b, 2, m.ptr, m.len);
+    free(m.ptr);
+}
+
+void pv_wire_verdict(const pv_spec *spec, const pv_verdict *v, int32_t executed, pv_buf *out)
+{
+    pv_buf_add(out, "");
+    put_str(out, 1, pv_action_name(v->decision));
+    if (v->safe_prefix)
+        put_int(out, 2, (int32_t)v->safe_prefix);
+    put_str(out, 3, v->spec_id);
+    put_str(out, 4, v->spec_version);
+    put_str(out, 5, v->spec_digest);
+    put_str(out, 6, v->plan_id);
+    pv_buf f = {0}, e = {0}, chain = {0};
+    for (size_t i = 0; i < v->n_findings; i++) {
+        const pv_finding *x = &v->findings[i];
+        f.len = 0;
+        pv_buf_add(&f, "");
+        put_str(&f, 1, x->rule);
+        put_str(&f, 2, pv_finding_kind_name(x->kind));
+        if (x->step)
+            put_int(&f, 3, (int32_t)x->step);
+        put_str(&f, 4, x->tool);
+        put_str(&f, 5, pv_action_name(x->action));
+        put_str(&f, 6, x->escalate_to);
+        if (x->certain)
+            put_int(&f, 7, 1);
+        if (x->n_chain) {
+            chain.len = 0;
+            pv_buf_add(&chain, "");
+            for (size_t c = 0; c < x->n_chain; c++)
+                put_varint(&chain, (uint64_t)(int64_t)(int32_t)x->chain[c]);
+            put_bytes(&f, 8, chain.ptr, chain.len);
+        }
+        for (size_t w = 0; w < x->n_witness; w++) {
+            e.len = 0;
+            pv_buf_add(&e, "");
+            put_str(&e, 1, x->witness[w].key);
+            put_value(&e, spec, &x->witness[w].value);
+            put_bytes(&f, 9, e.ptr, e.len);
+        }
+        put_str(&f, 10, x->message);
+        put_bytes(out, 7, f.ptr, f.len);
+    }
+    free(f.ptr);
+    free(e.ptr);
+    free(chain.ptr);
+    if (executed)
+        put_int(out, 8, executed);
+}
