@@ -267,6 +267,10 @@ static bool resolve_ref(ploader *pl, const pv_node *refv, size_t cur, pv_type wa
 static bool load_pval(ploader *pl, const pv_node *n, const pv_var *var, size_t cur, bool allow_ref,
                       pwhere *where, pv_pval *out)
 {
+    /* A name given twice (a request's map may repeat a key; YAML and JSON
+     * documents may not) keeps the last value, as protobuf maps do. */
+    if (out->kind == PV_PV_LITERAL)
+        pv_value_free(&out->lit);
     memset(out, 0, sizeof *out);
     out->pos = n->pos;
     int u = unknown_marker(pl, n, where);
@@ -465,7 +469,7 @@ static void load_step(ploader *pl, const pv_node *n, size_t i)
                 const pv_node *k = args->keys[a];
                 pwhere where = {.step = i, .id = st->id, .field = "args", .name = text(k)};
                 if (!tool) {
-                    pv_pval scratch;
+                    pv_pval scratch = {0};
                     load_pval(pl, args->items[a], NULL, i, true, &where, &scratch);
                     continue;
                 }
@@ -492,7 +496,7 @@ static void load_step(ploader *pl, const pv_node *n, size_t i)
                 const pv_node *k = res->keys[r];
                 pwhere where = {.step = i, .id = st->id, .field = "result", .name = text(k)};
                 if (!tool) {
-                    pv_pval scratch;
+                    pv_pval scratch = {0};
                     load_pval(pl, res->items[r], NULL, i, false, &where, &scratch);
                     continue;
                 }

@@ -330,12 +330,45 @@ static void test_doc_spec_id(void **state)
     pv_doc_free(doc);
 }
 
+static void test_repeated_key_keeps_last(void **state)
+{
+    (void)state;
+    /* A protobuf request's map may repeat a key (YAML and JSON documents
+     * may not): the loader keeps the last value, as protobuf maps do, and
+     * frees the one before (the fuzzer found it leaking). */
+    pv_node *args = pv_node_new_map();
+    pv_node_map_add(args, "order_id", pv_node_new_str("A1", 2));
+    pv_node_map_add(args, "amount", pv_node_new_int(5));
+    pv_node_map_add(args, "note", pv_node_new_str("first", 5));
+    pv_node_map_add(args, "note", pv_node_new_str("second", 6));
+    pv_node *step = pv_node_new_map();
+    pv_node_map_add(step, "tool", pv_node_new_str("issue_refund", 12));
+    pv_node_map_add(step, "args", args);
+    pv_node *steps = pv_node_new_seq();
+    pv_node_seq_add(steps, step);
+    pv_node *root = pv_node_new_map();
+    pv_node_map_add(root, "steps", steps);
+    pv_doc *doc = pv_doc_from_root("request", root);
+    pv_diags d = {0};
+    pv_plan *plan = NULL;
+    assert_int_equal(pv_plan_from_node(spec, doc, doc->root, &plan, &d), PV_OK);
+    assert_int_equal(d.n, 0);
+    const pv_tool *tool = &spec->tools[plan->steps[0].tool];
+    const pv_pval *note = &plan->steps[0].args[pv_tool_arg(tool, "note")];
+    assert_int_equal(note->kind, PV_PV_LITERAL);
+    assert_int_equal(note->lit.u.s.len, 6);
+    assert_memory_equal(note->lit.u.s.ptr, "second", 6);
+    pv_plan_free(plan);
+    pv_doc_free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest fixed[] = {
         cmocka_unit_test(test_valid_yaml),
         cmocka_unit_test(test_valid_json),
         cmocka_unit_test(test_doc_spec_id),
+        cmocka_unit_test(test_repeated_key_keeps_last),
     };
     size_t n_fixed = sizeof fixed / sizeof fixed[0];
     size_t n_bad = sizeof bad / sizeof bad[0];
