@@ -80,20 +80,20 @@ static bool over(const dec *d)
 }
 
 /* A string field's text, as proto_conv.c sees it through protobuf-c: up
- * to its first NUL byte. */
-static bool text(dec *d, const rd *s, const char **out, size_t *len)
+ * to its first NUL byte. A view into the message: the nodes built from it
+ * copy it. */
+static void text(const rd *s, const char **out, size_t *len)
 {
     size_t n = (size_t)(s->end - s->p);
     const void *nul = memchr(s->p, 0, n);
     if (nul)
         n = (size_t)((const uint8_t *)nul - s->p);
-    *out = pv_arena_strndup(d->arena, (const char *)s->p, n);
+    *out = (const char *)s->p;
     *len = n;
-    return true;
 }
 
 /* Value: exactly one member of the oneof, or none (null, as proto_conv). */
-static pv_node *value(dec *d, rd r)
+static pv_node *value(rd r)
 {
     pv_node *n = NULL;
     bool seen = false;
@@ -126,8 +126,9 @@ static pv_node *value(dec *d, rd r)
         case 4: /* ref */ {
             const char *t;
             size_t len;
-            if (wt != WT_LEN || !bytes(&r, &s) || !text(d, &s, &t, &len))
+            if (wt != WT_LEN || !bytes(&r, &s))
                 return NULL;
+            text(&s, &t, &len);
             if (f == 3) {
                 n = pv_node_new_str(t, len);
             } else {
@@ -158,17 +159,15 @@ static bool entry(dec *d, rd r, pv_node *m)
             return false;
         if (f == 1 && !seen_key) {
             seen_key = true;
-            if (!text(d, &s, &k, &klen))
-                return false;
+            text(&s, &k, &klen);
         } else if (f == 2 && !v) {
-            if (!(v = value(d, s)))
+            if (!(v = value(s)))
                 return false;
         } else {
             return false;
         }
     }
-    pv_node_map_add(m, k, v ? v : pv_node_new_null());
-    (void)klen;
+    pv_node_map_addn(m, k, klen, v ? v : pv_node_new_null());
     return !over(d);
 }
 
@@ -198,13 +197,15 @@ static pv_node *step(dec *d, rd r)
             return NULL;
         switch (f) {
         case 1:
-            if (seen_id || !text(d, &s, &id, &id_len))
+            if (seen_id)
                 return NULL;
+            text(&s, &id, &id_len);
             seen_id = true;
             break;
         case 2:
-            if (seen_tool || !text(d, &s, &tool, &tool_len))
+            if (seen_tool)
                 return NULL;
+            text(&s, &tool, &tool_len);
             seen_tool = true;
             break;
         case 3:
@@ -237,7 +238,7 @@ bool pv_wire_request_to_doc(const uint8_t *buf, size_t len, size_t budget, pv_wi
     dec d = {arena, budget};
     rd r = {buf, buf + len};
     const char *spec = "", *version = "", *digest = "", *id = "";
-    size_t spec_len = 0, id_len = 0, unused;
+    size_t spec_len = 0, version_len = 0, digest_len = 0, id_len = 0;
     bool seen[5] = {false};
     pv_node *initial = pv_node_new_map(), *steps = pv_node_new_seq();
     bool ok = true;
@@ -255,9 +256,13 @@ bool pv_wire_request_to_doc(const uint8_t *buf, size_t len, size_t budget, pv_wi
         case 3:
         case 4: {
             const char **dst = f == 1 ? &spec : f == 2 ? &version : f == 3 ? &digest : &id;
-            size_t *dlen = f == 1 ? &spec_len : f == 4 ? &id_len : &unused;
-            ok = !seen[f] && text(&d, &s, dst, dlen);
+            size_t *dlen = f == 1   ? &spec_len
+                           : f == 2 ? &version_len
+                           : f == 3 ? &digest_len
+                                    : &id_len;
+            ok = !seen[f];
             seen[f] = true;
+            text(&s, dst, dlen);
             break;
         }
         case 5:
@@ -285,9 +290,10 @@ bool pv_wire_request_to_doc(const uint8_t *buf, size_t len, size_t budget, pv_wi
         pv_node_map_add(root, "steps", steps);
         out->doc = pv_doc_from_root("request", root);
         out->doc->arena = arena;
-        out->spec = spec;
-        out->version = version;
-        out->digest = digest;
+        /* these outlive the message */
+        out->spec = pv_arena_strndup(arena, spec, spec_len);
+        out->version = pv_arena_strndup(arena, version, version_len);
+        out->digest = pv_arena_strndup(arena, digest, digest_len);
     }
     pv_node_build_arena(prev);
     if (!ok) {

@@ -115,8 +115,13 @@ static void grow(pv_node *n)
 
 void pv_node_map_add(pv_node *map, const char *key, pv_node *value)
 {
+    pv_node_map_addn(map, key, strlen(key), value);
+}
+
+void pv_node_map_addn(pv_node *map, const char *key, size_t len, pv_node *value)
+{
     grow(map);
-    map->keys[map->n] = pv_node_new_str(key, strlen(key));
+    map->keys[map->n] = pv_node_new_str(key, len);
     map->items[map->n] = value;
     map->n++;
 }

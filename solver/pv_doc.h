@@ -107,6 +107,8 @@ pv_node *pv_node_new_null(void);
 /* A scalar of the given kind with its text (floats, integers beyond 64 bits). */
 pv_node *pv_node_new_scalar(pv_scalar_kind kind, const char *text);
 void pv_node_map_add(pv_node *map, const char *key, pv_node *value);
+/* The same with the key as key[0..len), which need not end in a NUL. */
+void pv_node_map_addn(pv_node *map, const char *key, size_t len, pv_node *value);
 void pv_node_seq_add(pv_node *seq, pv_node *item);
 /* Replace the value under key (freeing the old one), or add it. */
 void pv_node_map_set(pv_node *map, const char *key, pv_node *value);
