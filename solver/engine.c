@@ -62,7 +62,8 @@ struct pv_engine {
     /* For the certainty checks, whose shorter limit may cut them short:
      * a solver whose check was cut short and is then asked more questions
      * crashed Z3 4.8.12 now and then, so those checks run here, on a copy
-     * of the background, and this solver is reset after each. */
+     * of the background, and this solver is reset after any check it does
+     * not decide and at the end of each verification. */
     Z3_solver scratch;
     Z3_sort int_sort, bool_sort, str_sort;
 };
@@ -99,6 +100,9 @@ typedef struct enc {
     struct query *queries;
     size_t n_queries, cap_queries;
     char *fail_reason;
+    /* The engine's scratch solver holds this verification's background
+     * (see certainty_check). */
+    bool scratch_ready;
 } enc;
 
 static void on_z3_error(Z3_context c, Z3_error_code e)
@@ -752,25 +756,37 @@ static outcome check(enc *E, Z3_ast broken, Z3_model *model)
 }
 
 /* Can `broken` fail to hold under the background, within cap_ms? Asked of
- * the engine's scratch solver with a copy of the solver's assertions (the
- * background), then reset: see pv_engine.scratch. */
+ * the engine's scratch solver (see pv_engine.scratch), which gets a copy of
+ * the solver's assertions (the background) at the first such question of
+ * a verification and keeps it for the next, each asked in a scope of its
+ * own; a check that does not decide resets it, so a solver cut short is
+ * never asked again. */
 static Z3_lbool certainty_check(enc *E, Z3_ast broken, long cap_ms)
 {
     Z3_context c = E->c;
     Z3_solver main = E->solver, t = E->eng->scratch;
-    Z3_ast_vector bg = Z3_solver_get_assertions(c, main);
-    if (!bg)
-        return Z3_L_UNDEF;
-    Z3_ast_vector_inc_ref(c, bg);
-    unsigned n = Z3_ast_vector_size(c, bg);
-    for (unsigned i = 0; i < n; i++)
-        Z3_solver_assert(c, t, Z3_ast_vector_get(c, bg, i));
-    Z3_ast_vector_dec_ref(c, bg);
+    if (!E->scratch_ready) {
+        Z3_ast_vector bg = Z3_solver_get_assertions(c, main);
+        if (!bg)
+            return Z3_L_UNDEF;
+        Z3_ast_vector_inc_ref(c, bg);
+        unsigned n = Z3_ast_vector_size(c, bg);
+        for (unsigned i = 0; i < n; i++)
+            Z3_solver_assert(c, t, Z3_ast_vector_get(c, bg, i));
+        Z3_ast_vector_dec_ref(c, bg);
+        E->scratch_ready = true;
+    }
+    Z3_solver_push(c, t);
     Z3_solver_assert(c, t, Z3_mk_not(c, broken));
     E->solver = t;
     Z3_lbool r = solve_capped(E, cap_ms);
     E->solver = main;
-    Z3_solver_reset(c, t);
+    if (r == Z3_L_UNDEF) {
+        Z3_solver_reset(c, t);
+        E->scratch_ready = false;
+    } else {
+        Z3_solver_pop(c, t, 1);
+    }
     return r;
 }
 
@@ -1207,6 +1223,8 @@ static void free_unknowns(unknown *u, size_t n)
 static void free_encoding(enc *E)
 {
     watchdog_arm(E->eng, NULL);
+    if (E->scratch_ready)
+        Z3_solver_reset(E->c, E->eng->scratch);
     free_step_terms(E->state, E->args, E->res, E->analysed);
     free_unknowns(E->unknowns, E->n_unknowns);
     free(E->fail_reason);
