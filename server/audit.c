@@ -63,12 +63,9 @@
 typedef enum audit_from { FROM_PLANS, FROM_OPENAI, FROM_MCP } audit_from;
 
 typedef struct audit_opts {
-    const char *spec_file;
-    const char *specs_dir;
+    pv_cli_source src;
     audit_from from;
     unsigned jobs;
-    unsigned timeout_ms;
-    bool solver_only;  /* --solver-only: no quick path */
     const char *input; /* a path, or "-" */
 } audit_opts;
 
@@ -192,18 +189,17 @@ static int parse_opts(int argc, char **argv, audit_opts *o)
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int taken;
         if (strcmp(a, "--") == 0) {
             i++;
             break;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(audit_usage, stdout);
             return 1;
-        } else if (strcmp(a, "--spec") == 0 && val) {
-            o->spec_file = val;
-            i++;
-        } else if (strcmp(a, "--specs") == 0 && val) {
-            o->specs_dir = val;
-            i++;
+        } else if ((taken = pv_cli_source_option("audit", a, val, &o->src)) != 0) {
+            if (taken < 0)
+                return -1;
+            i += taken - 1;
         } else if (strcmp(a, "--from") == 0 && val) {
             if (strcmp(val, "plans") == 0)
                 o->from = FROM_PLANS;
@@ -229,26 +225,14 @@ static int parse_opts(int argc, char **argv, audit_opts *o)
             }
             o->jobs = (unsigned)n;
             i++;
-        } else if (strcmp(a, "--solver-only") == 0) {
-            o->solver_only = true;
-        } else if (strcmp(a, "--timeout-ms") == 0 && val) {
-            long t = parse_count(val, 3600000);
-            if (t < 0) {
-                fprintf(stderr, "planverify audit: --timeout-ms needs a positive number of ms\n");
-                return -1;
-            }
-            o->timeout_ms = (unsigned)t;
-            i++;
         } else {
             fprintf(stderr, "planverify audit: unknown option or missing value: '%s'\n", a);
             fputs(audit_usage, stderr);
             return -1;
         }
     }
-    if (o->spec_file && o->specs_dir) {
-        fprintf(stderr, "planverify audit: give --spec FILE or --specs DIR, not both\n");
+    if (pv_cli_source_check("audit", &o->src) != 0)
         return -1;
-    }
     if (i >= argc) {
         fprintf(stderr, "planverify audit: no trace file given (use - for stdin)\n");
         fputs(audit_usage, stderr);
@@ -1030,19 +1014,16 @@ int pv_cli_audit(int argc, char **argv)
     pthread_cond_init(&a->has_done, NULL);
 
     pv_diags d = {0};
-    int rc = a->o.spec_file
-                 ? pv_specset_add_file(&a->set, a->o.spec_file, &d)
-                 : pv_specset_add_dir(
-                       &a->set, a->o.specs_dir ? a->o.specs_dir : pv_bundled_specs_dir(), &d);
+    int rc = pv_cli_source_load(&a->o.src, &a->set, &d);
     if (rc != PV_OK) {
         pv_cli_print_diags(stderr, &d, "error");
         pv_diags_clear(&d);
         audit_free(a);
         return PV_EXIT_USAGE;
     }
-    a->forced = a->o.spec_file ? a->set.specs[0] : NULL;
-    a->vo.timeout_ms = a->o.timeout_ms;
-    a->vo.no_quick = a->o.solver_only;
+    a->forced = a->o.src.spec_file ? a->set.specs[0] : NULL;
+    a->vo.timeout_ms = a->o.src.timeout_ms;
+    a->vo.no_quick = a->o.src.solver_only;
     bool regular = false;
     a->fd = open_input(a->o.input, &regular);
     if (a->fd < 0) {

@@ -135,12 +135,9 @@ static char *diags_text(const pv_diags *d)
 
 /* Options shared by check and test. */
 typedef struct common_opts {
-    const char *spec_file;
-    const char *specs_dir;
+    pv_cli_source src;
     pv_format format;
-    unsigned timeout_ms;
-    bool solver_only; /* --solver-only: no quick path (pv_quick.h) */
-    int first;        /* index of the first positional argument */
+    int first; /* index of the first positional argument */
 } common_opts;
 
 static int parse_opts(int argc, char **argv, const char *verb, const char *usage, common_opts *o)
@@ -150,20 +147,17 @@ static int parse_opts(int argc, char **argv, const char *verb, const char *usage
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int taken;
         if (strcmp(a, "--") == 0) {
             i++;
             break;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             return 1;
-        } else if (strcmp(a, "--solver-only") == 0) {
-            o->solver_only = true;
-        } else if (strcmp(a, "--spec") == 0 && val) {
-            o->spec_file = val;
-            i++;
-        } else if (strcmp(a, "--specs") == 0 && val) {
-            o->specs_dir = val;
-            i++;
+        } else if ((taken = pv_cli_source_option(verb, a, val, &o->src)) != 0) {
+            if (taken < 0)
+                return -1;
+            i += taken - 1;
         } else if (strcmp(a, "--format") == 0 && val) {
             if (pv_format_parse(val, &o->format) != PV_OK) {
                 fprintf(stderr,
@@ -173,26 +167,14 @@ static int parse_opts(int argc, char **argv, const char *verb, const char *usage
                 return -1;
             }
             i++;
-        } else if (strcmp(a, "--timeout-ms") == 0 && val) {
-            char *end;
-            long t = strtol(val, &end, 10);
-            if (*end || t <= 0 || t > 3600000) {
-                fprintf(
-                    stderr, "planverify %s: --timeout-ms needs a positive number of ms\n", verb);
-                return -1;
-            }
-            o->timeout_ms = (unsigned)t;
-            i++;
         } else {
             fprintf(stderr, "planverify %s: unknown option or missing value: '%s'\n", verb, a);
             fputs(usage, stderr);
             return -1;
         }
     }
-    if (o->spec_file && o->specs_dir) {
-        fprintf(stderr, "planverify %s: give --spec FILE or --specs DIR, not both\n", verb);
+    if (pv_cli_source_check(verb, &o->src) != 0)
         return -1;
-    }
     o->first = i;
     return 0;
 }
@@ -221,9 +203,7 @@ int pv_cli_check(int argc, char **argv)
     }
     pv_specset set = {0};
     pv_diags d = {0};
-    int rc = o.spec_file
-                 ? pv_specset_add_file(&set, o.spec_file, &d)
-                 : pv_specset_add_dir(&set, o.specs_dir ? o.specs_dir : pv_bundled_specs_dir(), &d);
+    int rc = pv_cli_source_load(&o.src, &set, &d);
     if (rc != PV_OK) {
         pv_cli_print_diags(stderr, &d, "error");
         pv_diags_clear(&d);
@@ -236,7 +216,7 @@ int pv_cli_check(int argc, char **argv)
         pv_specset_free(&set);
         return PV_EXIT_USAGE;
     }
-    pv_verify_opts vo = {.timeout_ms = o.timeout_ms, .no_quick = o.solver_only};
+    pv_verify_opts vo = {.timeout_ms = o.src.timeout_ms, .no_quick = o.src.solver_only};
     size_t n_bad = 0, n_allow = 0, n_other = 0;
     size_t counts[PV_ACT_BLOCK + 1] = {0};
     junit j = {0};
@@ -248,7 +228,7 @@ int pv_cli_check(int argc, char **argv)
         const pv_spec *spec = NULL;
         if ((rc = pv_doc_load_file(file, &doc, &d)) == PV_OK) {
             const char *want = pv_plan_doc_spec_id(doc);
-            if (o.spec_file)
+            if (o.src.spec_file)
                 spec = set.specs[0];
             else if (want && !(spec = pv_specset_find(&set, want)))
                 pv_diags_add(&d,
@@ -390,7 +370,7 @@ int pv_cli_test(int argc, char **argv)
     int r = parse_opts(argc, argv, "test", test_usage, &o);
     if (r)
         return r > 0 ? PV_EXIT_OK : PV_EXIT_USAGE;
-    if (o.spec_file || o.specs_dir) {
+    if (o.src.spec_file || o.src.specs_dir) {
         fprintf(stderr, "planverify test: name the spec files as arguments\n");
         return PV_EXIT_USAGE;
     }
@@ -404,7 +384,7 @@ int pv_cli_test(int argc, char **argv)
         fprintf(stderr, "planverify test: cannot create the Z3 solver context\n");
         return PV_EXIT_USAGE;
     }
-    pv_verify_opts vo = {.timeout_ms = o.timeout_ms, .no_quick = o.solver_only};
+    pv_verify_opts vo = {.timeout_ms = o.src.timeout_ms, .no_quick = o.src.solver_only};
     size_t passed = 0, failed = 0, bad = 0;
     junit j = {0};
     for (int i = o.first; i < argc; i++) {

@@ -42,6 +42,26 @@ void pv_specset_free(pv_specset *set);
 /* $PLANVERIFY_SPECS, else the specs/ directory this binary was built from. */
 const char *pv_bundled_specs_dir(void);
 
+/* The options every verifying command (check, test, audit) takes: which
+ * specs (--spec FILE or --specs DIR, the bundled ones by default) and how to
+ * verify (--timeout-ms N, --solver-only). A zeroed struct is the defaults. */
+typedef struct pv_cli_source {
+    const char *spec_file;
+    const char *specs_dir;
+    unsigned timeout_ms;
+    bool solver_only; /* no quick path (pv_quick.h) */
+} pv_cli_source;
+
+/* If argument a (val: the one after it, or NULL) is one of those options,
+ * take it: returns 1 for a flag, 2 when val was its value, -1 after
+ * printing why the value is bad; 0 when a is some other option. */
+int pv_cli_source_option(const char *verb, const char *a, const char *val, pv_cli_source *s);
+/* After the options: -1, after saying why, when --spec and --specs were
+ * both given; else 0. */
+int pv_cli_source_check(const char *verb, const pv_cli_source *s);
+/* Load the specs the options name into set. */
+int pv_cli_source_load(const pv_cli_source *s, pv_specset *set, pv_diags *d);
+
 /* Output formats shared by check, verify and audit. */
 typedef enum pv_format { PV_FMT_TEXT, PV_FMT_JSON, PV_FMT_JUNIT } pv_format;
 int pv_format_parse(const char *s, pv_format *out);

@@ -7,6 +7,7 @@
 #include "pv_spec.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,4 +115,50 @@ const char *pv_bundled_specs_dir(void)
 #else
     return "specs";
 #endif
+}
+
+int pv_cli_source_option(const char *verb, const char *a, const char *val, pv_cli_source *s)
+{
+    if (strcmp(a, "--solver-only") == 0) {
+        s->solver_only = true;
+        return 1;
+    }
+    if (!val)
+        return 0;
+    if (strcmp(a, "--spec") == 0) {
+        s->spec_file = val;
+        return 2;
+    }
+    if (strcmp(a, "--specs") == 0) {
+        s->specs_dir = val;
+        return 2;
+    }
+    if (strcmp(a, "--timeout-ms") == 0) {
+        char *end;
+        errno = 0;
+        long t = strtol(val, &end, 10);
+        if (errno || end == val || *end || t <= 0 || t > 3600000) {
+            fprintf(stderr, "planverify %s: --timeout-ms needs a positive number of ms\n", verb);
+            return -1;
+        }
+        s->timeout_ms = (unsigned)t;
+        return 2;
+    }
+    return 0;
+}
+
+int pv_cli_source_check(const char *verb, const pv_cli_source *s)
+{
+    if (s->spec_file && s->specs_dir) {
+        fprintf(stderr, "planverify %s: give --spec FILE or --specs DIR, not both\n", verb);
+        return -1;
+    }
+    return 0;
+}
+
+int pv_cli_source_load(const pv_cli_source *s, pv_specset *set, pv_diags *d)
+{
+    if (s->spec_file)
+        return pv_specset_add_file(set, s->spec_file, d);
+    return pv_specset_add_dir(set, s->specs_dir ? s->specs_dir : pv_bundled_specs_dir(), d);
 }
