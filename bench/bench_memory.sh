@@ -54,16 +54,8 @@ for v in MEM_REQUESTS MEM_CONCURRENCY MEM_THREADS MEM_SAMPLES; do
 done
 
 tmp=$(mktemp -d)
-server_pid=""
-cleanup() {
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        sleep 1
-        kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=bench/server_lib.sh
+. "$REPO/bench/server_lib.sh"
 out=$tmp/memory.jsonl
 
 # The plan mix.
@@ -80,19 +72,7 @@ for p in "${plans[@]}"; do
 done
 
 log=$tmp/server.log
-"$PV" serve --listen 127.0.0.1:0 --threads "$MEM_THREADS" --specs "$REPO/specs" 2>"$log" &
-server_pid=$!
-port=""
-for _ in $(seq 100); do
-    port=$(sed -n 's/^planverify: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$log")
-    [[ -n $port ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-[[ -n $port ]] || {
-    cat "$log" >&2
-    die "the server did not start listening"
-}
+start_server "$MEM_THREADS" "$REPO/specs" "$log"
 
 status_kb() {
     sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB$/\1/p" "/proc/$server_pid/status"

@@ -72,16 +72,8 @@ done
 [[ -z ${PLAN:-} || -f $PLAN ]] || die "PLAN: no file $PLAN"
 
 tmp=$(mktemp -d)
-server_pid=""
-cleanup() {
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        sleep 1
-        kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=bench/server_lib.sh
+. "$REPO/bench/server_lib.sh"
 raw=${RAW_DIR:-$tmp/raw}
 mkdir -p "$raw"
 
@@ -90,21 +82,6 @@ mkdir -p "$raw"
 run_limit=$(awk -v d="$DURATION" -v w="$WARMUP" -v r="$ROUNDS" \
     'BEGIN { printf "%d", 2 * r * (d + w + 3) + 20 }')
 
-port=""
-start_server() {
-    local threads=$1 log="$tmp/server-$1.log"
-    "$PV" serve --listen 127.0.0.1:0 --threads "$threads" --specs "$SPECS" 2>"$log" &
-    server_pid=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's/^planverify: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$log")
-        [[ -n $port ]] && return 0
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$log" >&2
-    die "the server with $threads thread(s) did not start listening"
-}
 
 server_exit=()
 notes=()
@@ -143,7 +120,7 @@ plan_args=()
 [[ -n ${PLAN:-} ]] && plan_args=(--plan "$PLAN")
 
 for t in "${THREADS[@]}"; do
-    start_server "$t"
+    start_server "$t" "$SPECS" "$tmp/server-$t.log"
     echo "server: $t thread(s) on 127.0.0.1:$port" >&2
     for c in "${CONCURRENCY[@]}"; do
         out="$tmp/run-$t-$c.txt"
