@@ -101,3 +101,88 @@ void pv_call_fixed_findings(const pv_spec *spec, const pv_plan *plan, size_t i, 
         add(v, spec, plan, i, "missing_argument", PV_K_ARGUMENT, fm->action, fm->escalate_to, msg);
     }
 }
+
+bool pv_step_questions(const pv_spec *spec, const pv_plan *plan, size_t i, pv_verdict *v,
+                       bool (*ask)(void *ctx, const pv_question *q), void *ctx)
+{
+    const pv_step *st = &plan->steps[i];
+    pv_call_fixed_findings(spec, plan, i, v);
+    for (size_t x = 0; x < spec->n_excludes; x++) {
+        const pv_exclusion *ex = &spec->excludes[x];
+        if (!ex->when || !pv_exclusion_names(ex, st->tool_name))
+            continue;
+        pv_question q = {ex->id,
+                         PV_K_SCOPE,
+                         (int)i,
+                         PV_ACT_ESCALATE,
+                         ex->escalate_to,
+                         ex->when,
+                         ex->when_src,
+                         ex,
+                         NULL,
+                         false,
+                         true,
+                         -1};
+        if (!ask(ctx, &q))
+            return false;
+    }
+    if (st->tool >= 0) {
+        const pv_tool *tool = &spec->tools[st->tool];
+        if (tool->requires) {
+            const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_PRECONDITION];
+            pv_question q = {"precondition",
+                             PV_K_PRECONDITION,
+                             (int)i,
+                             fm->action,
+                             fm->escalate_to,
+                             tool->requires,
+                             tool->requires_src,
+                             NULL,
+                             tool,
+                             false,
+                             false,
+                             -1};
+            if (!ask(ctx, &q))
+                return false;
+        }
+        for (size_t r = 0; r < spec->n_invariants; r++) {
+            const pv_invariant *inv = &spec->invariants[r];
+            if (inv->kind != PV_RULE_CALL || !pv_rule_on(inv, st->tool))
+                continue;
+            pv_question q = {inv->id,
+                             PV_K_CALL,
+                             (int)i,
+                             inv->action,
+                             inv->escalate_to,
+                             inv->cond,
+                             inv->cond_src,
+                             NULL,
+                             NULL,
+                             false,
+                             false,
+                             -1};
+            if (!ask(ctx, &q))
+                return false;
+        }
+    }
+    for (size_t r = 0; r < spec->n_invariants; r++) {
+        const pv_invariant *inv = &spec->invariants[r];
+        if (inv->kind != PV_RULE_STATE)
+            continue;
+        pv_question q = {inv->id,
+                         PV_K_STATE,
+                         (int)i,
+                         inv->action,
+                         inv->escalate_to,
+                         inv->cond,
+                         inv->cond_src,
+                         NULL,
+                         NULL,
+                         true,
+                         false,
+                         (int)r};
+        if (!ask(ctx, &q))
+            return false;
+    }
+    return true;
+}

@@ -1113,90 +1113,52 @@ static bool ask(enc *E, pv_verdict *v, Z3_ast broken, const char *rule, pv_findi
     return ok;
 }
 
-/* Call-level checks of step i: scope, allowlist, arguments, precondition,
- * call rules. Returns false when the solver gave up. */
-static bool check_call(enc *E, pv_verdict *v, size_t i)
+/* Where ask_question asks: the encoding, the verdict, and which state
+ * rules have been reported (each once, at its earliest step). */
+typedef struct asking {
+    enc *E;
+    pv_verdict *v;
+    bool *reported;
+} asking;
+
+/* One of a step's questions (pv_step_questions), asked of the solver.
+ * Returns false when the solver gave up. */
+static bool ask_question(void *ctx, const pv_question *q)
 {
-    const pv_spec *spec = E->spec;
-    const pv_step *st = &E->plan->steps[i];
-    Z3_context c = E->c;
-    Z3_ast *pre = E->state[i];
-    pv_call_fixed_findings(spec, E->plan, i, v);
-    for (size_t x = 0; x < spec->n_excludes; x++) {
-        const pv_exclusion *ex = &spec->excludes[x];
-        if (!ex->when || !pv_exclusion_names(ex, st->tool_name))
-            continue;
-        char *scope = pv_scope_message((int)i, st->tool_name, ex);
-        char *prefix = pv_xasprintf("%s; when: ", scope);
-        free(scope);
-        bool ok = ask(E,
-                      v,
-                      encode(E, ex->when, (int)i, pre, -1),
-                      ex->id,
-                      PV_K_SCOPE,
-                      (int)i,
-                      PV_ACT_ESCALATE,
-                      ex->escalate_to,
-                      ex->when,
-                      ex->when_src,
-                      prefix,
-                      pre,
-                      false,
-                      -1,
-                      NULL);
-        free(prefix);
-        if (!ok)
-            return false;
-    }
-    if (st->tool < 0)
+    asking *A = ctx;
+    enc *E = A->E;
+    if (q->state_rule >= 0 && A->reported[q->state_rule])
         return true;
-    const pv_tool *tool = &spec->tools[st->tool];
-    if (tool->requires) {
-        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_PRECONDITION];
-        Z3_ast broken = Z3_mk_not(c, encode(E, tool->requires, (int)i, pre, -1));
-        char *prefix = pv_xasprintf("requires of '%s': ", tool->name);
-        bool ok = ask(E,
-                      v,
-                      broken,
-                      "precondition",
-                      PV_K_PRECONDITION,
-                      (int)i,
-                      fm->action,
-                      fm->escalate_to,
-                      tool->requires,
-                      tool->requires_src,
-                      prefix,
-                      pre,
-                      false,
-                      -1,
-                      NULL);
-        free(prefix);
-        if (!ok)
-            return false;
+    Z3_ast *st = E->state[q->post ? q->step + 1 : q->step];
+    Z3_ast cond = encode(E, q->cond, q->step, st, -1);
+    char *prefix = NULL;
+    if (q->ex) {
+        char *scope = pv_scope_message(q->step, E->plan->steps[q->step].tool_name, q->ex);
+        prefix = pv_xasprintf("%s; when: ", scope);
+        free(scope);
+    } else if (q->requires_of) {
+        prefix = pv_xasprintf("requires of '%s': ", q->requires_of->name);
     }
-    for (size_t r = 0; r < spec->n_invariants; r++) {
-        const pv_invariant *inv = &spec->invariants[r];
-        if (inv->kind != PV_RULE_CALL || !pv_rule_on(inv, st->tool))
-            continue;
-        Z3_ast broken = Z3_mk_not(c, encode(E, inv->cond, (int)i, pre, -1));
-        if (!ask(E,
-                 v,
-                 broken,
-                 inv->id,
-                 PV_K_CALL,
-                 (int)i,
-                 inv->action,
-                 inv->escalate_to,
-                 inv->cond,
-                 inv->cond_src,
-                 NULL,
-                 pre,
-                 false,
-                 -1,
-                 NULL))
-            return false;
-    }
-    return true;
+    bool breaks;
+    bool ok = ask(E,
+                  A->v,
+                  q->broken_if ? cond : Z3_mk_not(E->c, cond),
+                  q->rule,
+                  q->kind,
+                  q->step,
+                  q->action,
+                  q->escalate_to,
+                  q->cond,
+                  q->src,
+                  prefix,
+                  st,
+                  q->post,
+                  q->state_rule,
+                  &breaks);
+    free(prefix);
+    if (q->state_rule >= 0)
+        A->reported[q->state_rule] = breaks;
+    return ok;
 }
 
 /* Free per-step term arrays of n steps: state[0..n], args and res[0..n). */
@@ -1238,42 +1200,11 @@ static void free_encoding(enc *E)
  * at the first undecided query. */
 static void run_checks(enc *E, pv_verdict *v)
 {
-    const pv_spec *spec = E->spec;
-    Z3_context c = E->c;
-    bool *reported = pv_xcalloc(spec->n_invariants + 1, sizeof(bool));
-    for (size_t i = 0; i < E->analysed; i++) {
-        if (i < E->opts->from_step)
-            continue;
-        if (!check_call(E, v, i))
+    asking A = {E, v, pv_xcalloc(E->spec->n_invariants + 1, sizeof(bool))};
+    for (size_t i = E->opts->from_step; i < E->analysed; i++)
+        if (!pv_step_questions(E->spec, E->plan, i, v, ask_question, &A))
             break;
-        bool ok = true;
-        for (size_t r = 0; ok && r < spec->n_invariants; r++) {
-            const pv_invariant *inv = &spec->invariants[r];
-            if (inv->kind != PV_RULE_STATE || reported[r])
-                continue;
-            Z3_ast broken = Z3_mk_not(c, encode(E, inv->cond, (int)i, E->state[i + 1], -1));
-            bool breaks;
-            ok = ask(E,
-                     v,
-                     broken,
-                     inv->id,
-                     PV_K_STATE,
-                     (int)i,
-                     inv->action,
-                     inv->escalate_to,
-                     inv->cond,
-                     inv->cond_src,
-                     NULL,
-                     E->state[i + 1],
-                     true,
-                     (int)r,
-                     &breaks);
-            reported[r] = breaks;
-        }
-        if (!ok)
-            break;
-    }
-    free(reported);
+    free(A.reported);
 }
 
 /*

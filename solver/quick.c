@@ -887,57 +887,27 @@ static bool layout(quick *Q)
 enum { QS_HOLDS, QS_CERTAIN, QS_OPEN };
 
 typedef struct question {
-    const char *rule;
-    pv_finding_kind kind;
-    int step;
-    pv_action action;
-    const char *escalate_to;
-    const pv_expr *cond;
-    const char *src;
-    /* what the message starts with: the exclusion for a scope question,
-     * the tool for a precondition, else nothing */
-    const pv_exclusion *ex;
-    const pv_tool *requires_of;
-    bool post;      /* over the post-state (state rules) */
-    bool broken_if; /* the value of cond that breaks the rule */
-    int state_rule; /* the invariant's index for a state rule, else -1 */
-    int bounds;     /* QS_*: what the intervals say */
-    long break_run; /* a valid run in which it breaks, or -1 */
-    long hold_run;  /* a valid run in which it holds, or -1 */
-    int *chain;     /* its steps (pv_chain.h), once computed */
+    pv_question what; /* the rule, the step, and which value breaks it */
+    int bounds;       /* QS_*: what the intervals say */
+    long break_run;   /* a valid run in which it breaks, or -1 */
+    long hold_run;    /* a valid run in which it holds, or -1 */
+    int *chain;       /* its steps (pv_chain.h), once computed */
     size_t n_chain;
 } question;
 
-static void add_question(quick *Q, const char *rule, pv_finding_kind kind, int step,
-                         pv_action action, const char *escalate_to, const pv_expr *cond,
-                         const char *src, const pv_exclusion *ex, const pv_tool *requires_of,
-                         bool post, bool broken_if, int state_rule)
+static bool add_question(void *ctx, const pv_question *w)
 {
+    quick *Q = ctx;
     pv_grow(&Q->qs, &Q->cap_qs, Q->n_qs + 1, sizeof(question));
     question *q = &Q->qs[Q->n_qs++];
-    *q = (question){rule,
-                    kind,
-                    step,
-                    action,
-                    escalate_to,
-                    cond,
-                    src,
-                    ex,
-                    requires_of,
-                    post,
-                    broken_if,
-                    state_rule,
-                    QS_OPEN,
-                    -1,
-                    -1,
-                    NULL,
-                    0};
-    aenv env = {Q, post ? Q->astate[step + 1] : Q->astate[step], step, -1};
-    aval a = aeval(&env, cond);
-    if (broken_if ? av_false(&a) : av_true(&a))
+    *q = (question){*w, QS_OPEN, -1, -1, NULL, 0};
+    aenv env = {Q, w->post ? Q->astate[w->step + 1] : Q->astate[w->step], w->step, -1};
+    aval a = aeval(&env, w->cond);
+    if (w->broken_if ? av_false(&a) : av_true(&a))
         q->bounds = QS_HOLDS;
-    else if (broken_if ? av_true(&a) : av_false(&a))
+    else if (w->broken_if ? av_true(&a) : av_false(&a))
         q->bounds = QS_CERTAIN;
+    return true;
 }
 
 /* The question's chain, computed once: the search uses it to pick the
@@ -945,73 +915,12 @@ static void add_question(quick *Q, const char *rule, pv_finding_kind kind, int s
 static const int *question_chain(const quick *Q, question *q, size_t *n)
 {
     if (!q->chain) {
-        const pv_expr *exprs[1] = {q->cond};
-        q->chain = pv_chain_compute(Q->spec, Q->plan, q->step, q->post, exprs, 1, &q->n_chain);
+        const pv_expr *exprs[1] = {q->what.cond};
+        q->chain =
+            pv_chain_compute(Q->spec, Q->plan, q->what.step, q->what.post, exprs, 1, &q->n_chain);
     }
     *n = q->n_chain;
     return q->chain;
-}
-
-/* The questions of step i's call (and the findings that need none). */
-static void call_questions(quick *Q, pv_verdict *v, size_t i)
-{
-    const pv_spec *spec = Q->spec;
-    const pv_step *st = &Q->plan->steps[i];
-    pv_call_fixed_findings(spec, Q->plan, i, v);
-    for (size_t x = 0; x < spec->n_excludes; x++) {
-        const pv_exclusion *ex = &spec->excludes[x];
-        if (ex->when && pv_exclusion_names(ex, st->tool_name))
-            add_question(Q,
-                         ex->id,
-                         PV_K_SCOPE,
-                         (int)i,
-                         PV_ACT_ESCALATE,
-                         ex->escalate_to,
-                         ex->when,
-                         ex->when_src,
-                         ex,
-                         NULL,
-                         false,
-                         true,
-                         -1);
-    }
-    if (st->tool < 0)
-        return;
-    const pv_tool *tool = &spec->tools[st->tool];
-    if (tool->requires) {
-        const pv_failure_mode *fm = &spec->failure_modes[PV_FAIL_PRECONDITION];
-        add_question(Q,
-                     "precondition",
-                     PV_K_PRECONDITION,
-                     (int)i,
-                     fm->action,
-                     fm->escalate_to,
-                     tool->requires,
-                     tool->requires_src,
-                     NULL,
-                     tool,
-                     false,
-                     false,
-                     -1);
-    }
-    for (size_t r = 0; r < spec->n_invariants; r++) {
-        const pv_invariant *inv = &spec->invariants[r];
-        if (inv->kind != PV_RULE_CALL || !pv_rule_on(inv, st->tool))
-            continue;
-        add_question(Q,
-                     inv->id,
-                     PV_K_CALL,
-                     (int)i,
-                     inv->action,
-                     inv->escalate_to,
-                     inv->cond,
-                     inv->cond_src,
-                     NULL,
-                     NULL,
-                     false,
-                     false,
-                     -1);
-    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -1085,15 +994,15 @@ static void try_run(quick *Q, const unsigned char *assign)
         pv_cenv env = {Q->spec,
                        Q->plan,
                        Q->steps,
-                       q->post ? Q->cstate[q->step + 1] : Q->cstate[q->step],
-                       q->step,
+                       q->what.post ? Q->cstate[q->what.step + 1] : Q->cstate[q->what.step],
+                       q->what.step,
                        -1};
         pv_value b;
-        if (pv_concrete_eval(&env, q->cond, &b) != PV_OK) {
+        if (pv_concrete_eval(&env, q->what.cond, &b) != PV_OK) {
             valid = false;
             break;
         }
-        breaks[k] = b.u.b == q->broken_if;
+        breaks[k] = b.u.b == q->what.broken_if;
     }
     Q->run_valid[r] = valid;
     if (!valid)
@@ -1157,7 +1066,7 @@ static size_t relevant_slots(quick *Q, bool *rel)
         question *q = &Q->qs[k];
         if (!unsettled(Q, q))
             continue;
-        last = q->step > last ? q->step : last;
+        last = q->what.step > last ? q->what.step : last;
         if (Q->n_slots <= QUICK_FEW_SLOTS || ++chained > QUICK_MAX_CHAINS) {
             all_before = true; /* too many to trace: every slot up to `last` */
             continue;
@@ -1258,32 +1167,41 @@ static void report(quick *Q, pv_verdict *v, question *q, bool certain, long run)
         run_values(Q, Q->run_assign + (size_t)run * Q->n_slots);
         Q->laid_out = run;
     }
-    const pv_step *ps = &Q->plan->steps[q->step];
+    const pv_step *ps = &Q->plan->steps[q->what.step];
     pv_cenv env = {Q->spec,
                    Q->plan,
                    Q->steps,
-                   q->post ? Q->cstate[q->step + 1] : Q->cstate[q->step],
-                   q->step,
+                   q->what.post ? Q->cstate[q->what.step + 1] : Q->cstate[q->what.step],
+                   q->what.step,
                    -1};
-    char *where = pv_xasprintf("%s step %d (%s)", q->post ? "after" : "at", q->step, ps->tool_name);
+    char *where =
+        pv_xasprintf("%s step %d (%s)", q->what.post ? "after" : "at", q->what.step, ps->tool_name);
     char *msg = pv_message_rule(Q->spec,
-                                q->cond,
-                                q->src,
-                                q->kind == PV_K_SCOPE ? "holds" : "fails",
+                                q->what.cond,
+                                q->what.src,
+                                q->what.kind == PV_K_SCOPE ? "holds" : "fails",
                                 where,
                                 pv_concrete_leaf_value,
                                 &env);
     free(where);
-    if (q->ex || q->requires_of) {
-        char *scope = q->ex ? pv_scope_message(q->step, ps->tool_name, q->ex) : NULL;
-        char *full = q->ex ? pv_xasprintf("%s; when: %s", scope, msg)
-                           : pv_xasprintf("requires of '%s': %s", q->requires_of->name, msg);
+    if (q->what.ex || q->what.requires_of) {
+        char *scope = q->what.ex ? pv_scope_message(q->what.step, ps->tool_name, q->what.ex) : NULL;
+        char *full = q->what.ex
+                         ? pv_xasprintf("%s; when: %s", scope, msg)
+                         : pv_xasprintf("requires of '%s': %s", q->what.requires_of->name, msg);
         free(scope);
         free(msg);
         msg = full;
     }
-    pv_finding *f = pv_verdict_add(
-        v, q->rule, q->kind, q->step, ps->tool_name, q->action, q->escalate_to, certain, msg);
+    pv_finding *f = pv_verdict_add(v,
+                                   q->what.rule,
+                                   q->what.kind,
+                                   q->what.step,
+                                   ps->tool_name,
+                                   q->what.action,
+                                   q->what.escalate_to,
+                                   certain,
+                                   msg);
     size_t n_chain;
     const int *chain = question_chain(Q, q, &n_chain);
     f->chain = pv_xmalloc((n_chain + 1) * sizeof(int));
@@ -1294,7 +1212,7 @@ static void report(quick *Q, pv_verdict *v, question *q, bool certain, long run)
     f->witness = pv_xcalloc(Q->n_slots + 1, sizeof(pv_witness_entry));
     for (size_t u = 0; u < Q->n_slots; u++) {
         slot *s = &Q->slots[u];
-        if (s->step > q->step)
+        if (s->step > q->what.step)
             continue;
         f->witness[f->n_witness].key = pv_xstrdup(slot_key(s));
         f->witness[f->n_witness].value = pv_value_copy(s->value);
@@ -1335,27 +1253,8 @@ int pv_quick_verify(const pv_spec *spec, const pv_plan *plan, size_t from_step, 
         return PV_ENOTCONCRETE;
     }
     pv_verdict *v = pv_verdict_new(spec, plan);
-    for (size_t i = from_step; i < Q.analysed; i++) {
-        call_questions(&Q, v, i);
-        for (size_t r = 0; r < spec->n_invariants; r++) {
-            const pv_invariant *inv = &spec->invariants[r];
-            if (inv->kind != PV_RULE_STATE)
-                continue;
-            add_question(&Q,
-                         inv->id,
-                         PV_K_STATE,
-                         (int)i,
-                         inv->action,
-                         inv->escalate_to,
-                         inv->cond,
-                         inv->cond_src,
-                         NULL,
-                         NULL,
-                         true,
-                         false,
-                         (int)r);
-        }
-    }
+    for (size_t i = from_step; i < Q.analysed; i++)
+        pv_step_questions(spec, plan, i, v, add_question, &Q);
     /* A state rule is reported once, at the earliest step it can break:
      * the first of its questions the bounds do not settle as holding is
      * the one to answer (if it turns out unsettled, the solver answers the
@@ -1363,12 +1262,12 @@ int pv_quick_verify(const pv_spec *spec, const pv_plan *plan, size_t from_step, 
     bool *state_done = pv_xcalloc(spec->n_invariants + 1, sizeof(bool));
     for (size_t k = 0; k < Q.n_qs; k++) {
         question *q = &Q.qs[k];
-        if (q->state_rule < 0)
+        if (q->what.state_rule < 0)
             continue;
-        if (state_done[q->state_rule])
+        if (state_done[q->what.state_rule])
             q->bounds = QS_HOLDS; /* not asked */
         else if (q->bounds != QS_HOLDS)
-            state_done[q->state_rule] = true;
+            state_done[q->what.state_rule] = true;
     }
     free(state_done);
     int rc = PV_ENOTCONCRETE;
