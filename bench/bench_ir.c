@@ -7,9 +7,10 @@
  *   bench_ir [--specs DIR] [--reps N] --plan FILE
  *
  * CASE is DOMAIN-STEPS-uUNKNOWNS, optionally followed by -nofast (the
- * engine's no_fast_path option) or -call (pv_concrete_verify with
- * call_level_only, on the plan's concrete twin), e.g. refunds-10-u3,
- * refunds-10-u0-nofast, database-50-u3, refunds-10-u3-call; DOMAIN is
+ * engine's no_fast_path option), -solver (no_quick: every question to Z3)
+ * or -call (pv_concrete_verify with call_level_only, on the plan's
+ * concrete twin), e.g. refunds-10-u3, refunds-10-u0-nofast,
+ * refunds-10-u3-solver, database-50-u3, refunds-10-u3-call; DOMAIN is
  * refunds, database or email (bench/support/plangen.h). --plan verifies a
  * plan file against the bundled spec it names.
  *
@@ -77,9 +78,9 @@ pv_verdict *bench_ir_measure(const work *w, int n)
     return load_and_verify(w, n);
 }
 
-/* Parse "DOMAIN-STEPS-uK[-nofast|-call]". */
+/* Parse "DOMAIN-STEPS-uK[-nofast|-solver|-call]". */
 static bool parse_case(const char *s, pg_domain *d, size_t *steps, int *unknowns, bool *nofast,
-                       bool *call)
+                       bool *solver, bool *call)
 {
     char dom[32];
     unsigned long n;
@@ -91,8 +92,9 @@ static bool parse_case(const char *s, pg_domain *d, size_t *steps, int *unknowns
         return false;
     const char *rest = s + used;
     *nofast = strcmp(rest, "-nofast") == 0;
+    *solver = strcmp(rest, "-solver") == 0;
     *call = strcmp(rest, "-call") == 0;
-    if (*rest && !*nofast && !*call)
+    if (*rest && !*nofast && !*solver && !*call)
         return false;
     *d = (pg_domain)k;
     *steps = n;
@@ -101,7 +103,8 @@ static bool parse_case(const char *s, pg_domain *d, size_t *steps, int *unknowns
 }
 
 static const char usage[] = "usage: bench_ir [--specs DIR] [--reps N] CASE | --plan FILE\n"
-                            "  CASE: DOMAIN-STEPS-uUNKNOWNS[-nofast|-call], e.g. refunds-10-u3\n";
+                            "  CASE: DOMAIN-STEPS-uUNKNOWNS[-nofast|-solver|-call], e.g. "
+                            "refunds-10-u3\n";
 
 int main(int argc, char **argv)
 {
@@ -154,12 +157,13 @@ int main(int argc, char **argv)
     } else {
         size_t steps;
         int unknowns;
-        bool nofast, call;
-        if (!parse_case(case_name, &dom, &steps, &unknowns, &nofast, &call)) {
+        bool nofast, solver, call;
+        if (!parse_case(case_name, &dom, &steps, &unknowns, &nofast, &solver, &call)) {
             fputs(usage, stderr);
             return 2;
         }
         w.opts.no_fast_path = nofast;
+        w.opts.no_quick = solver;
         w.call_level = call;
         text = pg_plan_text(dom, pg_domain_spec_id(dom), steps, unknowns, call, NULL);
     }

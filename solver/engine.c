@@ -42,21 +42,33 @@ struct pv_engine {
     unsigned uses;            /* verifications since the context was created */
     unsigned generation;      /* bumped whenever the context is replaced */
     unsigned budget_override; /* PLANVERIFY_SOLVER_TIMEOUT_MS, or 0 */
-    /* The watchdog: a thread that interrupts the context at the armed
-     * deadline (and every millisecond after it until disarmed), instead of
-     * Z3's timeout parameter, whose timer costs a thread wake-up per query. */
+    /* The watchdog: a thread that interrupts the check that runs when the
+     * verification's deadline (alarm) or the check's own shorter limit
+     * (check_alarm, for certainty checks) has passed. Z3's timeout
+     * parameter would do the latter, but its timer wakes a thread per query
+     * and takes a lock shared by every context in the process, which kept
+     * two workers from running at twice the rate of one.
+     *
+     * So that starting a verification or a capped check wakes nobody, the
+     * watchdog, while there is work, wakes every WATCHDOG_TICK_MS on its
+     * own (wake_at); a new limit signals it only when it falls before
+     * wake_at. After a tick with no verification it sleeps until signalled
+     * (idle). */
     pthread_t watchdog;
     pthread_cond_t wake;
-    bool armed, quit;
+    bool armed, quit, idle, check_capped;
+    unsigned arms; /* verifications armed so far, to tell a quiet tick */
+    struct timespec wake_at;
     /* Z3 is interrupted only inside Z3_solver_check, which is built to be
      * cancelled; an interrupt landing in anything else (simplify, pop,
      * model evaluation) can leave the context broken, which showed as rare
      * crashes in later checks. in_check says the engine thread is inside
      * one; interrupted that an interrupt was delivered, after which the
-     * context is replaced before its next use; stop that pv_engine_interrupt
-     * asked the running verification to end. All under lock. */
-    bool in_check, interrupted, stop;
-    struct timespec alarm; /* CLOCK_MONOTONIC */
+     * context is replaced before its next verification; cap_hit that the
+     * check's own limit ran out; stop that pv_engine_interrupt asked the
+     * running verification to end. All under lock. */
+    bool in_check, interrupted, cap_hit, stop;
+    struct timespec alarm, check_alarm; /* CLOCK_MONOTONIC */
     Z3_context ctx;
     Z3_solver solver;
     /* For the certainty checks, whose shorter limit may cut them short:
@@ -158,43 +170,81 @@ static void engine_close(pv_engine *eng)
     eng->ctx = NULL;
 }
 
+/* How often the watchdog looks at the clock while verifications run. */
+#define WATCHDOG_TICK_MS 5
+
 static bool ts_before(const struct timespec *a, const struct timespec *b)
 {
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+static struct timespec ts_plus_ms(struct timespec t, long ms)
+{
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/* Interrupt the check that runs (under eng->lock). */
+static void watchdog_fire(pv_engine *eng)
+{
+    if (eng->ctx && eng->in_check) {
+        Z3_interrupt(eng->ctx);
+        eng->interrupted = true;
+    }
+}
+
 static void *watchdog_main(void *arg)
 {
     pv_engine *eng = arg;
+    unsigned arms_seen = 0;
     pthread_mutex_lock(&eng->lock);
     while (!eng->quit) {
-        if (!eng->armed) {
+        if (!eng->armed && eng->arms == arms_seen) {
+            /* A tick went by without a verification: sleep until one. */
+            eng->idle = true;
             pthread_cond_wait(&eng->wake, &eng->lock);
+            eng->idle = false;
             continue;
         }
+        arms_seen = eng->arms;
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (ts_before(&now, &eng->alarm)) {
-            struct timespec until = eng->alarm;
-            pthread_cond_timedwait(&eng->wake, &eng->lock, &until);
-            continue;
+        struct timespec next = ts_plus_ms(now, WATCHDOG_TICK_MS);
+        if (eng->armed) {
+            if (!ts_before(&now, &eng->alarm)) {
+                /* Past the deadline: look again a millisecond later, in
+                 * case a check starts just after. */
+                watchdog_fire(eng);
+                next = ts_plus_ms(now, 1);
+            } else if (ts_before(&eng->alarm, &next))
+                next = eng->alarm;
         }
-        /* Past the deadline: interrupt the check that runs, and look again
-         * a millisecond later, in case one starts just after. */
-        if (eng->ctx && eng->in_check) {
-            Z3_interrupt(eng->ctx);
-            eng->interrupted = true;
+        if (eng->in_check && eng->check_capped) {
+            if (!ts_before(&now, &eng->check_alarm)) {
+                if (!eng->cap_hit) {
+                    eng->cap_hit = true;
+                    watchdog_fire(eng);
+                }
+            } else if (ts_before(&eng->check_alarm, &next))
+                next = eng->check_alarm;
         }
-        struct timespec again = now;
-        again.tv_nsec += 1000000L;
-        if (again.tv_nsec >= 1000000000L) {
-            again.tv_sec++;
-            again.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&eng->wake, &eng->lock, &again);
+        eng->wake_at = next;
+        pthread_cond_timedwait(&eng->wake, &eng->lock, &next);
     }
     pthread_mutex_unlock(&eng->lock);
     return NULL;
+}
+
+/* Wake the watchdog if it sleeps past `at` (under eng->lock). */
+static void watchdog_need(pv_engine *eng, const struct timespec *at)
+{
+    if (eng->idle || ts_before(at, &eng->wake_at))
+        pthread_cond_signal(&eng->wake);
 }
 
 /* Arm the watchdog for `at` (or disarm it when at is NULL). */
@@ -204,7 +254,8 @@ static void watchdog_arm(pv_engine *eng, const struct timespec *at)
     eng->armed = at != NULL;
     if (at) {
         eng->alarm = *at;
-        pthread_cond_signal(&eng->wake);
+        eng->arms++;
+        watchdog_need(eng, at);
     }
     pthread_mutex_unlock(&eng->lock);
 }
@@ -260,29 +311,37 @@ void pv_engine_interrupt(pv_engine *eng)
 {
     pthread_mutex_lock(&eng->lock);
     eng->stop = true;
-    if (eng->ctx && eng->in_check) {
-        Z3_interrupt(eng->ctx);
-        eng->interrupted = true;
-    }
+    watchdog_fire(eng);
     pthread_mutex_unlock(&eng->lock);
 }
 
-/* Enter or leave Z3_solver_check (see in_check). Returns, on entry,
- * whether the verification was asked to stop. */
-static bool check_begin(pv_engine *eng)
+/* Enter or leave Z3_solver_check (see in_check); a check with a limit
+ * of its own passes it as `cap` (NULL: none). Returns, on entry, whether
+ * the verification was asked to stop. */
+static bool check_begin(pv_engine *eng, const struct timespec *cap)
 {
     pthread_mutex_lock(&eng->lock);
     bool stop = eng->stop;
     eng->in_check = !stop;
+    eng->cap_hit = false;
+    eng->check_capped = cap && !stop;
+    if (eng->check_capped) {
+        eng->check_alarm = *cap;
+        watchdog_need(eng, cap);
+    }
     pthread_mutex_unlock(&eng->lock);
     return stop;
 }
 
-static void check_end(pv_engine *eng)
+/* Leave the check; returns whether its own limit interrupted it. */
+static bool check_end(pv_engine *eng)
 {
     pthread_mutex_lock(&eng->lock);
     eng->in_check = false;
+    eng->check_capped = false;
+    bool cap_hit = eng->cap_hit;
     pthread_mutex_unlock(&eng->lock);
+    return cap_hit;
 }
 
 /* ------------------------------------------------------------------ */
@@ -557,16 +616,6 @@ static Z3_lbool solve(enc *E)
     return solve_capped(E, 0);
 }
 
-/* Z3's timeout for the next checks on E's solver, in ms; 0: none. */
-static void set_query_timeout(enc *E, unsigned ms)
-{
-    Z3_params p = Z3_mk_params(E->c);
-    Z3_params_inc_ref(E->c, p);
-    Z3_params_set_uint(E->c, p, Z3_mk_string_symbol(E->c, "timeout"), ms ? ms : 4294967295u);
-    Z3_solver_set_params(E->c, E->solver, p);
-    Z3_params_dec_ref(E->c, p);
-}
-
 /* As solve, but spending at most cap_ms (0: no cap beyond the budget). */
 static Z3_lbool solve_capped(enc *E, long cap_ms)
 {
@@ -589,29 +638,27 @@ static Z3_lbool solve_capped(enc *E, long cap_ms)
         E->fail_reason = pv_xstrdup("the time limit ran out");
         return Z3_L_UNDEF;
     }
-    /* The watchdog holds the verification's deadline; a capped query gets
-     * Z3's own timeout for its shorter limit, so that it ends without an
-     * interrupt and the verification can go on. */
+    /* The watchdog holds the verification's deadline, and a capped
+     * query's shorter limit. */
     bool capped = cap_ms > 0 && cap_ms < left;
-    if (capped)
-        set_query_timeout(E, (unsigned)cap_ms);
-    if (check_begin(E->eng)) {
+    struct timespec cap_at;
+    if (capped) {
+        clock_gettime(CLOCK_MONOTONIC, &cap_at);
+        cap_at = ts_plus_ms(cap_at, cap_ms);
+    }
+    if (check_begin(E->eng, capped ? &cap_at : NULL)) {
         E->solver_failed = true;
         E->fail_reason = pv_xstrdup("the verification was stopped");
-        if (capped)
-            set_query_timeout(E, 0);
         return Z3_L_UNDEF;
     }
     Z3_lbool r = Z3_solver_check(E->c, E->solver);
-    check_end(E->eng);
-    if (capped)
-        set_query_timeout(E, 0);
+    bool cap_hit = check_end(E->eng);
     if (r == Z3_L_UNDEF || Z3_get_error_code(E->c) != Z3_OK) {
         E->solver_failed = true;
         const char *why = Z3_get_error_code(E->c) != Z3_OK
                               ? Z3_get_error_msg(E->c, Z3_get_error_code(E->c))
                               : Z3_solver_get_reason_unknown(E->c, E->solver);
-        if (Z3_get_error_code(E->c) == Z3_OK && (ms_left(E) <= 0 || capped))
+        if (Z3_get_error_code(E->c) == Z3_OK && (ms_left(E) <= 0 || cap_hit))
             why = "the time limit ran out";
         E->fail_reason = pv_xstrdup(why ? why : "unknown");
         return Z3_L_UNDEF;
@@ -1299,12 +1346,7 @@ static void enc_init(enc *E, pv_engine *eng, Z3_solver s, const pv_spec *spec, c
     if (opts->timeout_ms && opts->timeout_ms < budget)
         budget = opts->timeout_ms;
     clock_gettime(CLOCK_MONOTONIC, &E->deadline);
-    E->deadline.tv_sec += budget / 1000;
-    E->deadline.tv_nsec += (long)(budget % 1000) * 1000000L;
-    if (E->deadline.tv_nsec >= 1000000000L) {
-        E->deadline.tv_sec++;
-        E->deadline.tv_nsec -= 1000000000L;
-    }
+    E->deadline = ts_plus_ms(E->deadline, (long)budget);
     E->state = pv_xcalloc(E->analysed + 2, sizeof(Z3_ast *));
     E->args = pv_xcalloc(E->analysed + 1, sizeof(Z3_ast *));
     E->res = pv_xcalloc(E->analysed + 1, sizeof(Z3_ast *));

@@ -443,6 +443,56 @@ static void test_timeout_fails_closed(void **state)
     pv_spec_free(spec);
 }
 
+static void test_certainty_cap_leaves_budget(void **state)
+{
+    (void)state;
+    /* Rule r breaks easily (x = 0), but whether it can hold asks for an x
+     * below 10^15 with six remainders, which Z3 cannot settle quickly. The
+     * question whether the break is certain gets a quarter of what is left;
+     * when that runs out the finding stays possible, and rule small, asked
+     * next, still has the rest of the budget. Were the cap not enforced,
+     * the first question would take the whole budget and small would end
+     * in solver_unknown. */
+    pv_spec *spec = pvt_spec_from_text(
+        "t.yaml",
+        "spec: capped\nversion: v\n"
+        "tools:\n  t: {args: {x: int, y: {type: int, min: 0, max: 10}}}\n"
+        "invariants:\n"
+        "  - {id: r, on: t, action: block, assert: \"args.x % 7919 == 17 && args.x % 7907 == 3 && "
+        "args.x % 7901 == 5 && args.x % 7883 == 11 && args.x % 7877 == 13 && args.x % 7873 == 1 "
+        "&& args.x > 0 && args.x < 1000000000000000\"}\n"
+        "  - {id: small, on: t, action: escalate, escalate_to: ops, assert: \"args.y <= 5\"}\n");
+    pv_plan *plan = pvt_plan_from_text(
+        spec, "steps:\n  - {tool: t, args: {x: {unknown: true}, y: {unknown: true}}}\n");
+    /* 600 ms: the call's limit applies below the test suite's override. */
+    pv_verify_opts o = {.no_quick = true, .timeout_ms = 600};
+    pv_diags d = {0};
+    pv_verdict *v = NULL;
+    assert_int_equal(pv_engine_verify(eng, spec, plan, &o, &v, &d), PV_OK);
+    assert_int_equal(v->decision, PV_ACT_BLOCK);
+    assert_int_equal(v->n_findings, 2);
+    assert_string_equal(v->findings[0].rule, "r");
+    assert_false(v->findings[0].certain);
+    assert_string_equal(v->findings[1].rule, "small");
+    assert_false(v->findings[1].certain);
+    assert_string_equal(v->findings[1].escalate_to, "ops");
+    pv_verdict_free(v);
+    /* The interrupted context is replaced; the engine goes on verifying. */
+    pv_spec *rs = pvt_spec_from_text("t.yaml", refunds_spec);
+    pv_plan *rp = pvt_plan_from_text(rs,
+                                     "steps:\n  - {tool: refund, args: {id: a, amount: 450}}\n"
+                                     "  - {tool: refund, args: {id: b, amount: 600}}\n");
+    v = verify(rs, rp, false);
+    assert_int_equal(v->decision, PV_ACT_BLOCK);
+    assert_int_equal(v->n_findings, 2);
+    assert_true(v->findings[0].certain && v->findings[1].certain);
+    pv_verdict_free(v);
+    pv_plan_free(rp);
+    pv_spec_free(rs);
+    pv_plan_free(plan);
+    pv_spec_free(spec);
+}
+
 static void test_engine_reuse_is_stateless(void **state)
 {
     (void)state;
@@ -614,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_budget_and_order),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_timeout_fails_closed),
+        cmocka_unit_test(test_certainty_cap_leaves_budget),
         cmocka_unit_test(test_engine_reuse_is_stateless),
         cmocka_unit_test(test_session_prefix_matches_fresh),
         cmocka_unit_test(test_from_step_same_on_every_path),
