@@ -74,8 +74,12 @@ struct pv_engine {
     /* For the certainty checks, whose shorter limit may cut them short:
      * a solver whose check was cut short and is then asked more questions
      * crashed Z3 4.8.12 now and then, so those checks run here, on a copy
-     * of the background, and this solver is reset after any check it does
-     * not decide and at the end of each verification. */
+     * of the background in a scope of the verification's own, and this
+     * solver is reset after any check it does not decide. Both solvers are
+     * otherwise only popped after a verification, not reset: a reset makes
+     * Z3 build its solver anew at the next push, which cost about as much
+     * as the checks themselves and goes through Z3's process-wide
+     * parameter table, which two engines then contend for. */
     Z3_solver scratch;
     Z3_sort int_sort, bool_sort, str_sort;
 };
@@ -115,6 +119,10 @@ typedef struct enc {
     /* The engine's scratch solver holds this verification's background
      * (see certainty_check). */
     bool scratch_ready;
+    /* A check on the engine's main solver did not decide: the solver is
+     * reset after this verification rather than only popped, so that no
+     * solver cut short is asked again (see pv_engine.scratch). */
+    bool main_undecided;
 } enc;
 
 static void on_z3_error(Z3_context c, Z3_error_code e)
@@ -655,6 +663,8 @@ static Z3_lbool solve_capped(enc *E, long cap_ms)
     bool cap_hit = check_end(E->eng);
     if (r == Z3_L_UNDEF || Z3_get_error_code(E->c) != Z3_OK) {
         E->solver_failed = true;
+        if (E->solver == E->eng->solver)
+            E->main_undecided = true;
         const char *why = Z3_get_error_code(E->c) != Z3_OK
                               ? Z3_get_error_msg(E->c, Z3_get_error_code(E->c))
                               : Z3_solver_get_reason_unknown(E->c, E->solver);
@@ -818,6 +828,7 @@ static Z3_lbool certainty_check(enc *E, Z3_ast broken, long cap_ms)
             return Z3_L_UNDEF;
         Z3_ast_vector_inc_ref(c, bg);
         unsigned n = Z3_ast_vector_size(c, bg);
+        Z3_solver_push(c, t); /* the verification's scope, popped at its end */
         for (unsigned i = 0; i < n; i++)
             Z3_solver_assert(c, t, Z3_ast_vector_get(c, bg, i));
         Z3_ast_vector_dec_ref(c, bg);
@@ -1233,7 +1244,7 @@ static void free_encoding(enc *E)
 {
     watchdog_arm(E->eng, NULL);
     if (E->scratch_ready)
-        Z3_solver_reset(E->c, E->eng->scratch);
+        Z3_solver_pop(E->c, E->eng->scratch, 1);
     free_step_terms(E->state, E->args, E->res, E->analysed);
     free_unknowns(E->unknowns, E->n_unknowns);
     free(E->fail_reason);
@@ -1447,7 +1458,6 @@ int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
     enc_init(&E, eng, eng->solver, spec, plan, opts, diags);
     Z3_context c = eng->ctx;
     Z3_solver s = eng->solver;
-    Z3_solver_reset(c, s);
     Z3_solver_push(c, s);
     encode_initial(&E);
     assume_initial_rules(&E);
@@ -1463,6 +1473,8 @@ int pv_engine_verify(pv_engine *eng, const pv_spec *spec, const pv_plan *plan,
         verify_encoded(&E, v, bg);
     }
     Z3_solver_pop(c, s, 1);
+    if (E.main_undecided)
+        Z3_solver_reset(c, s);
     free_encoding(&E);
     if (rc != PV_OK) {
         pv_verdict_free(v);
