@@ -178,6 +178,16 @@ def engine_report(eng):
         figures["engine/threads/throughput_2"] = fig(median(t2), t2, "calls/s", "higher")
         ratios = [b / a for a, b in zip(t1, t2) if a]
         figures["engine/threads/ratio"] = fig(median(ratios), ratios, "x", "higher")
+        so = threads.get("solver_only")
+        if so:
+            s1, s2 = so["throughput_1"], so["throughput_2"]
+            figures["engine/threads/solver_only/throughput_1"] = fig(
+                median(s1), s1, "calls/s", "higher")
+            figures["engine/threads/solver_only/throughput_2"] = fig(
+                median(s2), s2, "calls/s", "higher")
+            s_ratios = [b / a for a, b in zip(s1, s2) if a]
+            figures["engine/threads/solver_only/ratio"] = fig(
+                median(s_ratios), s_ratios, "x", "higher")
     md = engine_markdown(eng, by_id, fits, pathcall)
     if threads:
         at = md.index("## Path-level against call-level") if (
@@ -190,6 +200,17 @@ def engine_report(eng):
                    threads["ms"], len(t1), fmt(median(t1), "calls/s"),
                    fmt(median(t2), "calls/s"), fmt(median(ratios), "x"),
                    ", ".join(fmt(r, "x") for r in ratios)), ""]
+        so = threads.get("solver_only")
+        if so:
+            s1, s2 = so["throughput_1"], so["throughput_2"]
+            s_ratios = [b / a for a, b in zip(s1, s2) if a]
+            md[at + 3:at + 3] = [
+                "The same plan with every question sent to Z3 (no_quick, as `--solver-only` "
+                "and plans the quick path cannot settle): %s/s with 1 thread, %s/s with 2, "
+                "ratio %s (rounds: %s). Two Z3 contexts share Z3's process-wide tables "
+                "(parameters, symbols), which is where the two threads still meet." % (
+                    fmt(median(s1), "calls/s"), fmt(median(s2), "calls/s"),
+                    fmt(median(s_ratios), "x"), ", ".join(fmt(r, "x") for r in s_ratios)), ""]
     # The per-round samples are in the figures; the cases keep the rest.
     slim = [{k: v for k, v in c.items() if not k.startswith("round_")} for c in cases]
     return figures, {"fits": fits, "pathcall": pathcall, "cases": slim,
@@ -648,8 +669,17 @@ def load_grpc(raw):
                     per[d["method"]].append(d)
         runs[(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))] = per
     meta = {}
+    solver = {}
+    for name in os.listdir(raw):
+        m = re.match(r"grpc-solver-t(\d+)-c(\d+)\.jsonl$", name)
+        if m:
+            solver[(int(m.group(1)), int(m.group(2)))] = [
+                json.loads(line) for line in open(os.path.join(raw, name))
+                if line.startswith("{") and '"method"' in line]
+    if solver:
+        meta["_solver_runs"] = solver
     if os.path.exists(os.path.join(raw, "grpc-meta.json")):
-        meta = json.load(open(os.path.join(raw, "grpc-meta.json")))
+        meta.update(json.load(open(os.path.join(raw, "grpc-meta.json"))))
     return runs, meta
 
 
@@ -766,6 +796,34 @@ def service_report(raw, level="##"):
             md.append("2T/1T over several connections: " + ", ".join(
                 "%s at %d in flight over %s" % (fmt(v, "x"), k[1], k[2][7:].replace(
                     "conns", " connections")) for k, v in extra) + ".")
+        md.append("")
+    solver = meta.pop("_solver_runs", {})
+    solver_rows = []
+    for (t, c), ph in sorted(solver.items()):
+        ph = [p for p in ph if p.get("ok", 0) > 0]
+        thr = [p["throughput_per_s"] for p in ph]
+        if not thr:
+            continue
+        figures["service/solver/c%d/t%d/verify/throughput_per_s" % (c, t)] = fig(
+            median(thr), thr, "calls/s", "higher")
+        row = [t, c, fmt(median(thr), "calls/s"), fmt(median([p["p50_us"] for p in ph])),
+               fmt(median([p.get("server_cpu_pct") for p in ph]), "calls/s"), "–"]
+        one = [p["throughput_per_s"] for p in solver.get((1, c), []) if p.get("ok", 0) > 0]
+        if t != 1 and one:
+            ratios = [y / x for x, y in zip(one, thr) if x]
+            if ratios:
+                scaling[(t, c, "verify-solver")] = median(ratios)
+                figures["service/solver/c%d/verify/t%d_t1_throughput" % (c, t)] = fig(
+                    median(ratios), ratios, "x", "higher")
+                row[-1] = fmt(median(ratios), "x")
+        solver_rows.append(row)
+    if solver_rows:
+        md.append("Verify alone on a server started with `--solver-only` (the same plan, every "
+                  "question sent to Z3: verification rather than gRPC's transport is the "
+                  "work), one connection:")
+        md.append("")
+        md += table(["threads", "conc", "Verify calls/s", "Verify p50", "server CPU %",
+                     "2T/1T"], solver_rows)
         md.append("")
     if meta.get("server_exit"):
         md.append("Server stops (SIGTERM): %s." % meta["server_exit"])
@@ -950,9 +1008,22 @@ def key_figures(figs, eng, svc, mem):
             if m:
                 notes.append("over %s connections at %s in flight: %s" % (
                     m.group(1), m.group(2), fmt(f["value"], "x")))
+        for k, f in sorted(figs.items()):
+            m = re.match(r"service/solver/c(\d+)/verify/t2_t1_throughput$", k)
+            if m:
+                notes.append("every question to Z3 (--solver-only), %s in flight: %s "
+                             "(%s -> %s calls/s)" % (
+                                 m.group(1), fmt(f["value"], "x"),
+                                 fmt(v("service/solver/c%s/t1/verify/throughput_per_s"
+                                       % m.group(1)), "calls/s"),
+                                 fmt(v("service/solver/c%s/t2/verify/throughput_per_s"
+                                       % m.group(1)), "calls/s")))
         if v("engine/threads/ratio") is not None:
             notes.append("in process, 2 threads with an engine each / 1: %s" % fmt(
                 v("engine/threads/ratio"), "x"))
+        if v("engine/threads/solver_only/ratio") is not None:
+            notes.append("in process, every question to Z3: %s" % fmt(
+                v("engine/threads/solver_only/ratio"), "x"))
         rows.append(["Verify throughput, 2 worker threads / 1",
                      ", ".join("%s at %d in flight" % (fmt(val, "x"), c) for c, val in sc),
                      TARGETS["scaling_2t"], "; ".join(notes)])

@@ -14,7 +14,10 @@
 # Then, per thread count, Verify alone with CONNS_CONC calls in flight spread
 # over CONNS connections (whether the server spreads one connection's calls
 # over its workers, or only different connections'). The server is stopped
-# with SIGTERM after its rows.
+# with SIGTERM after its rows. Last, per thread count, Verify alone on a
+# server started with --solver-only, SOLVER_CONC calls in flight: the same
+# plan with every question sent to Z3, so that the workers' scaling is
+# measured where verification, not gRPC's transport, is the work.
 #
 # Figures per row are medians over the rounds (bench/report.py grpc-md);
 # V/H p50 is the median over rounds of Verify p50 / Health p50 of the same
@@ -31,6 +34,7 @@
 #   CONCURRENCY  calls in flight (default "1 4 16 64")
 #   CONNS        connections for the extra Verify rows (default 2; 1: none)
 #   CONNS_CONC   calls in flight for those rows (default 16)
+#   SOLVER_CONC  calls in flight for the --solver-only rows (default 8; 0: none)
 #   SPECS_DIR    the specs the server loads (default: the bundled specs/)
 #   PLAN         a plan file to verify instead of the built-in plan
 #   RAW_DIR, OUT_MD  see above
@@ -49,6 +53,7 @@ read -r -a THREADS <<<"${THREADS:-1 2}"
 read -r -a CONCURRENCY <<<"${CONCURRENCY:-1 4 16 64}"
 CONNS=${CONNS:-2}
 CONNS_CONC=${CONNS_CONC:-16}
+SOLVER_CONC=${SOLVER_CONC:-8}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PV="$BUILD_DIR/planverify"
@@ -69,6 +74,7 @@ done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive whole number"
 [[ $CONNS =~ ^[1-9][0-9]*$ && $CONNS_CONC =~ ^[1-9][0-9]*$ ]] ||
     die "CONNS and CONNS_CONC must be positive whole numbers"
+[[ $SOLVER_CONC =~ ^[0-9]+$ ]] || die "SOLVER_CONC must be a whole number"
 [[ -z ${PLAN:-} || -f $PLAN ]] || die "PLAN: no file $PLAN"
 
 tmp=$(mktemp -d)
@@ -169,6 +175,25 @@ for t in "${THREADS[@]}"; do
     fi
     stop_server "$t"
 done
+if ((SOLVER_CONC > 0)); then
+    for t in "${THREADS[@]}"; do
+        start_server "$t" "$SPECS" "$tmp/server-$t-solver.log" --solver-only
+        echo "server: $t thread(s), --solver-only, on 127.0.0.1:$port" >&2
+        out="$tmp/run-solver-$t.txt"
+        rc=0
+        timeout "$run_limit" "$BENCH" --server "127.0.0.1:$port" --method verify \
+            --rounds "$ROUNDS" --concurrency "$SOLVER_CONC" --duration-s "$DURATION" \
+            --warmup-s "$WARMUP" --server-pid "$server_pid" "${plan_args[@]}" --json \
+            >"$out" 2>"$out.err" || rc=$?
+        grep -v '^{' "$out" "$out.err" | sed 's/^[^:]*:/    /' >&2 || true
+        grep '^{' "$out" >"$raw/grpc-solver-t$t-c$SOLVER_CONC.jsonl" || true
+        if [[ $rc != 0 ]]; then
+            failed=1
+            notes+=("threads=$t --solver-only c=$SOLVER_CONC: bench_grpc exit $rc")
+        fi
+        stop_server "$t-solver"
+    done
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 {
@@ -178,6 +203,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "  \"threads\": [$(IFS=,; echo "${THREADS[*]}")],"
     echo "  \"concurrency\": [$(IFS=,; echo "${CONCURRENCY[*]}")],"
     echo "  \"conns\": $CONNS, \"conns_concurrency\": $CONNS_CONC,"
+    echo "  \"solver_concurrency\": $SOLVER_CONC,"
     echo "  \"specs\": $(json_str "$SPECS"),"
     echo "  \"plan\": $(json_str "${PLAN:-built-in 10-step support-refunds plan, 3 unknowns}"),"
     echo "  \"verdict\": $(json_str "${verdict:-none received}"),"

@@ -18,12 +18,14 @@ server_cleanup() {
 }
 trap server_cleanup EXIT
 
-# start_server THREADS SPECS LOG: `planverify serve` on a free port of
-# 127.0.0.1 with its stderr in LOG; sets server_pid and port, or dies
-# (showing LOG) when it does not start listening within 10 s.
+# start_server THREADS SPECS LOG [OPTION...]: `planverify serve` on a free
+# port of 127.0.0.1 with its stderr in LOG, and the options given (such as
+# --solver-only); sets server_pid and port, or dies (showing LOG) when it
+# does not start listening within 10 s.
 start_server() {
     local threads=$1 specs=$2 log=$3
-    "$PV" serve --listen 127.0.0.1:0 --threads "$threads" --specs "$specs" 2>"$log" &
+    shift 3
+    "$PV" serve --listen 127.0.0.1:0 --threads "$threads" --specs "$specs" "$@" 2>"$log" &
     server_pid=$!
     port=""
     for _ in $(seq 100); do
