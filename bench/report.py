@@ -491,7 +491,8 @@ def callgrind_report(raw):
     if not profiles:
         return {}, None, []
     figures = {}
-    order = ["refunds-10-u3", "refunds-10-u0", "refunds-10-u0-nofast", "refunds-10-u3-call",
+    order = ["refunds-10-u3", "refunds-10-u0", "refunds-10-u0-nofast", "refunds-10-u3-solver",
+             "refunds-10-u3-call",
              "refunds-50-u3", "database-10-u3", "email-10-u3", "service-plan"]
     for case in sorted(profiles, key=lambda c: order.index(c) if c in order else 99):
         p = profiles[case]

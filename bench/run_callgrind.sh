@@ -12,7 +12,9 @@
 # support-refunds 10-step plan with 3 unknowns (the key case, with
 # --dump-instr=yes for callgrind_annotate), the same plan fully known with
 # the default options (the concrete fast path) and with no_fast_path (Z3),
-# its concrete twin checked call by call, 50 steps with 3 unknowns, the
+# the plan with 3 unknowns with every question sent to Z3 (-solver: the
+# path of plans the quick path cannot settle), its concrete twin checked
+# call by call, 50 steps with 3 unknowns, the
 # other two domains at 10 steps with 3 unknowns, and bench_grpc's built-in
 # plan. bench/report.py reads the profiles (total Ir per verification, and
 # where the instructions go).
@@ -57,8 +59,8 @@ mkdir -p "$raw"
 "$BUILD_DIR/bench_grpc" --print-plan >"$raw/service-plan.yaml"
 
 KEY=refunds-10-u3
-CASES=(refunds-10-u3 refunds-10-u0 refunds-10-u0-nofast refunds-10-u3-call refunds-50-u3
-    database-10-u3 email-10-u3 service-plan)
+CASES=(refunds-10-u3 refunds-10-u0 refunds-10-u0-nofast refunds-10-u3-solver
+    refunds-10-u3-call refunds-50-u3 database-10-u3 email-10-u3 service-plan)
 for c in "${CASES[@]}"; do
     args=("$c")
     [[ $c == service-plan ]] && args=(--plan "$raw/service-plan.yaml")
