@@ -910,7 +910,6 @@ static void encode_initial(enc *E)
 {
     const pv_spec *spec = E->spec;
     E->state[0] = pv_xcalloc(spec->n_state + 1, sizeof(Z3_ast));
-    bool any_unknown = false;
     for (size_t v = 0; v < spec->n_state; v++) {
         const pv_pval *pv = &E->plan->initial[v];
         const pv_var *var = &spec->state[v];
@@ -918,12 +917,9 @@ static void encode_initial(enc *E)
             E->state[0][v] = mk_value(E, &pv->lit);
         else if (pv->kind == PV_PV_ABSENT && var->has_init)
             E->state[0][v] = mk_value(E, &var->init);
-        else {
+        else
             E->state[0][v] = mk_unknown(E, key_of(NULL, -1, var->name), var, -1);
-            any_unknown = true;
-        }
     }
-    (void)any_unknown;
 }
 
 /* Encode step i's arguments and results, assert its ensures, and compute

@@ -10,18 +10,23 @@
  *  1. Bounds. Every value of the plan gets an interval (an unknown the
  *     range its declaration allows; a string either its text or "any");
  *     expressions are evaluated over intervals, soundly: the result
- *     contains every value the expression can take. A question whose
- *     "broken" condition is false on the whole interval cannot break; one
- *     that is true on it breaks whatever the unknowns are (certain).
+ *     contains every value the expression can take. A state variable
+ *     whose start is unknown is narrowed by the `always` rules that bound
+ *     it by a constant, which the solver assumes at the start. A question
+ *     whose "broken" condition is false on the whole interval cannot
+ *     break; one that is true on it breaks whatever the unknowns are
+ *     (certain).
  *  2. Sample runs. The unknowns are given candidate values (the base run
  *     sets each to a small value its declaration allows; further runs
  *     change one unknown, then two, to values drawn from its bounds and
  *     from the integer and string literals of the spec and plan, and their
- *     neighbours). A run counts only when it satisfies the background the
- *     solver assumes: bounds, ensures, referenced values within the
- *     argument's bounds, the `always` rules at an unknown start. A run in
- *     which the question breaks is its witness; one in which it holds
- *     shows the break is not certain.
+ *     neighbours; a string first gets the literals its tool's rules compare
+ *     it with, and values built of a prefix, a text it must contain and a
+ *     suffix among them). A run counts only when it satisfies the
+ *     background the solver assumes: bounds, ensures, referenced values
+ *     within the argument's bounds, the `always` rules at an unknown
+ *     start. A run in which the question breaks is its witness; one in
+ *     which it holds shows the break is not certain.
  *  3. Anything else (a question bounds cannot settle and no run breaks, or
  *     a break no run avoids) makes the whole plan go to the solver.
  *
@@ -34,6 +39,7 @@
 #include "pv_message.h"
 #include "pv_quick.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -570,6 +576,167 @@ static void add_int_near(slot *s, int64_t k)
         add_int_cand(s, k - 1);
 }
 
+/*
+ * What the rules of a string unknown's step compare it with, by role:
+ * prefixes (starts_with), suffixes (ends_with), text it must contain
+ * (contains, not negated), and every other literal it meets (negated
+ * contains, ==, in). A run that satisfies a rule like "starts with the
+ * kind's keyword and contains ' WHERE '" needs a value built of several
+ * of them, which no single literal is.
+ */
+#define QUICK_MAX_HINTS 12
+typedef struct str_hints {
+    const pv_str *pre[QUICK_MAX_HINTS], *suf[QUICK_MAX_HINTS], *inf[QUICK_MAX_HINTS],
+        *other[QUICK_MAX_HINTS];
+    size_t n_pre, n_suf, n_inf, n_other;
+} str_hints;
+
+static void hint_add(const pv_str **arr, size_t *n, const pv_str *x)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (pv_str_eq(*arr[i], *x))
+            return;
+    if (*n < QUICK_MAX_HINTS)
+        arr[(*n)++] = x;
+}
+
+/* Whether e names the slot's value: args.NAME or result.NAME of the step
+ * itself. */
+static bool names_slot(const pv_expr *e, const slot *s)
+{
+    pv_expr_kind want = strcmp(s->what, "args") == 0 ? PV_E_ARG : PV_E_RESULT;
+    return e->kind == want && strcmp(e->u.ref.name, s->var->name) == 0;
+}
+
+/* Gather hints for s from e; neg: e sits under an odd number of
+ * negations (the left of => counts as one). */
+static void collect_hints(const pv_expr *e, const slot *s, bool neg, str_hints *h)
+{
+    if (!e)
+        return;
+    switch (e->kind) {
+    case PV_E_NOT:
+        collect_hints(e->kids[0], s, !neg, h);
+        return;
+    case PV_E_IMPLIES:
+        collect_hints(e->kids[0], s, !neg, h);
+        collect_hints(e->kids[1], s, neg, h);
+        return;
+    case PV_E_EARLIER:
+    case PV_E_COUNT:
+        return; /* about earlier steps' values, not this one */
+    case PV_E_STARTS_WITH:
+    case PV_E_ENDS_WITH:
+    case PV_E_CONTAINS:
+        if (names_slot(e->kids[0], s) && e->kids[1]->kind == PV_E_STR) {
+            const pv_str *lit = &e->kids[1]->u.s;
+            if (neg)
+                hint_add(h->other, &h->n_other, lit);
+            else if (e->kind == PV_E_STARTS_WITH)
+                hint_add(h->pre, &h->n_pre, lit);
+            else if (e->kind == PV_E_ENDS_WITH)
+                hint_add(h->suf, &h->n_suf, lit);
+            else
+                hint_add(h->inf, &h->n_inf, lit);
+            return;
+        }
+        break;
+    case PV_E_EQ:
+    case PV_E_NE:
+    case PV_E_IN:
+        if (names_slot(e->kids[0], s) || (e->n_kids == 2 && names_slot(e->kids[1], s))) {
+            for (size_t k = 0; k < e->n_kids; k++)
+                if (e->kids[k]->kind == PV_E_STR)
+                    hint_add(h->other, &h->n_other, &e->kids[k]->u.s);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    for (size_t k = 0; k < e->n_kids; k++)
+        collect_hints(e->kids[k], s, neg, h);
+}
+
+/* The hints of a string unknown of a step (none for the initial state):
+ * from the call rules on its tool, the tool's requires, ensures and
+ * effects, and the scope exclusions that name the tool. */
+static void slot_hints(const quick *Q, const slot *s, str_hints *h)
+{
+    memset(h, 0, sizeof *h);
+    if (s->step < 0)
+        return;
+    const pv_spec *spec = Q->spec;
+    int t = Q->plan->steps[s->step].tool;
+    const pv_tool *tool = &spec->tools[t];
+    for (size_t r = 0; r < spec->n_invariants; r++)
+        if (spec->invariants[r].kind == PV_RULE_CALL && pv_rule_on(&spec->invariants[r], t))
+            collect_hints(spec->invariants[r].cond, s, false, h);
+    collect_hints(tool->requires, s, false, h);
+    collect_hints(tool->ensures, s, false, h);
+    for (size_t k = 0; k < tool->n_effects; k++)
+        collect_hints(tool->effects[k].expr, s, false, h);
+    for (size_t x = 0; x < spec->n_excludes; x++)
+        for (size_t k = 0; k < spec->excludes[x].n_tools; k++)
+            if (spec->excludes[x].tool_index[k] == t)
+                collect_hints(spec->excludes[x].when, s, false, h);
+}
+
+static void add_str_cand(slot *s, pv_str v)
+{
+    if (s->n_cand == QUICK_MAX_CANDIDATES)
+        return;
+    for (size_t k = 0; k < s->n_cand; k++)
+        if (pv_str_eq(s->cand[k].u.s, v))
+            return;
+    s->cand[s->n_cand].type = s->var->type;
+    s->cand[s->n_cand++].u.s = v;
+}
+
+/* a + b + c, in the run's arena. */
+static pv_str str_join(quick *Q, const pv_str *a, const pv_str *b, const pv_str *c)
+{
+    size_t n = (a ? a->len : 0) + (b ? b->len : 0) + (c ? c->len : 0);
+    char *buf = pv_arena_calloc(&Q->arena, n + 1);
+    size_t at = 0;
+    const pv_str *parts[3] = {a, b, c};
+    for (int i = 0; i < 3; i++)
+        if (parts[i]) {
+            memcpy(buf + at, parts[i]->ptr, parts[i]->len);
+            at += parts[i]->len;
+        }
+    return (pv_str){buf, n};
+}
+
+/* A string unknown's candidates: "", the literals its rules compare it
+ * with, values built of a prefix or suffix and a text it must contain,
+ * then the other literals of the spec and plan. */
+static void fill_str_candidates(quick *Q, slot *s)
+{
+    str_hints h;
+    slot_hints(Q, s, &h);
+    add_str_cand(s, (pv_str){"", 0});
+    const pv_str *none = NULL;
+    for (size_t i = 0; i < h.n_pre; i++)
+        add_str_cand(s, *h.pre[i]);
+    for (size_t i = 0; i < h.n_suf; i++)
+        add_str_cand(s, *h.suf[i]);
+    for (size_t i = 0; i < h.n_inf; i++)
+        add_str_cand(s, *h.inf[i]);
+    for (size_t i = 0; i < (h.n_pre ? h.n_pre : 1); i++)
+        for (size_t j = 0; j < (h.n_inf ? h.n_inf : 1); j++)
+            for (size_t k = 0; k < (h.n_suf ? h.n_suf : 1); k++) {
+                const pv_str *p = h.n_pre ? h.pre[i] : none, *m = h.n_inf ? h.inf[j] : none,
+                             *x = h.n_suf ? h.suf[k] : none;
+                if ((p != NULL) + (m != NULL) + (x != NULL) >= 2)
+                    add_str_cand(s, str_join(Q, p, m, x));
+            }
+    for (size_t i = 0; i < h.n_other; i++)
+        add_str_cand(s, *h.other[i]);
+    for (size_t i = 0; i < Q->lits.n_strs; i++)
+        add_str_cand(s, *Q->lits.strs[i]);
+}
+
 /* A slot's candidates: a base value first (0, or the bound nearest to it),
  * then a value past every literal, the declared bounds, and each literal
  * with its neighbours. */
@@ -599,17 +766,7 @@ static void fill_candidates(quick *Q, slot *s)
         return;
     }
     case PV_T_STRING:
-        s->cand[s->n_cand].type = var->type;
-        s->cand[s->n_cand++].u.s = (pv_str){"", 0};
-        for (size_t i = 0; i < Q->lits.n_strs && s->n_cand < QUICK_MAX_CANDIDATES; i++) {
-            bool dup = false;
-            for (size_t k = 0; k < s->n_cand; k++)
-                dup |= pv_str_eq(s->cand[k].u.s, *Q->lits.strs[i]);
-            if (dup)
-                continue;
-            s->cand[s->n_cand].type = var->type;
-            s->cand[s->n_cand++].u.s = *Q->lits.strs[i];
-        }
+        fill_str_candidates(Q, s);
         return;
     default:
         break;
@@ -786,6 +943,67 @@ static void add_slot(quick *Q, const char *what, const pv_var *var, int step, pv
 }
 
 /*
+ * The solver assumes every `always` rule at the start, so a rule that
+ * bounds a state variable by a constant (x <= c, c > x, x == c, and
+ * conjunctions of such) narrows that variable's interval when its initial
+ * value is unknown. False when a variable is left no value: the solver
+ * explains that.
+ */
+static bool narrow_start(quick *Q, const pv_expr *e, const bool *unknown)
+{
+    if (e->kind == PV_E_AND) {
+        for (size_t k = 0; k < e->n_kids; k++)
+            if (!narrow_start(Q, e->kids[k], unknown))
+                return false;
+        return true;
+    }
+    if (e->n_kids != 2)
+        return true;
+    pv_expr_kind op = e->kind;
+    const pv_expr *x = e->kids[0], *c = e->kids[1];
+    if (x->kind != PV_E_STATE) {
+        const pv_expr *t = x;
+        x = c;
+        c = t;
+        op = op == PV_E_LT   ? PV_E_GT
+             : op == PV_E_GT ? PV_E_LT
+             : op == PV_E_LE ? PV_E_GE
+             : op == PV_E_GE ? PV_E_LE
+                             : op;
+    }
+    if (x->kind != PV_E_STATE || x->type.kind != PV_T_INT || !c->is_const ||
+        !unknown[x->u.ref.index])
+        return true;
+    aenv env = {Q, Q->astate[0], 0, -1};
+    aval k = aeval(&env, c);
+    if (!av_exact(&k))
+        return true;
+    aval *a = &Q->astate[0][x->u.ref.index];
+    int64_t v = k.lo;
+    bool upper = op == PV_E_LE || op == PV_E_LT || op == PV_E_EQ;
+    bool lower = op == PV_E_GE || op == PV_E_GT || op == PV_E_EQ;
+    if (op == PV_E_LT && v == INT64_MIN)
+        return false;
+    if (op == PV_E_GT && v == INT64_MAX)
+        return false;
+    if (upper) {
+        int64_t hi = op == PV_E_LT ? v - 1 : v;
+        if (a->hi_inf || hi < a->hi) {
+            a->hi_inf = false;
+            a->hi = hi;
+        }
+    }
+    if (lower) {
+        int64_t lo = op == PV_E_GT ? v + 1 : v;
+        if (a->lo_inf || lo > a->lo) {
+            a->lo_inf = false;
+            a->lo = lo;
+        }
+    }
+    return a->lo_inf || a->hi_inf || a->lo <= a->hi;
+}
+
+/*
  * Lay out the plan: intervals for every value and state, and the sample
  * runs' storage with the known values filled in and a slot for each
  * unknown (initial state, then per step results before arguments, as the
@@ -808,6 +1026,7 @@ static bool layout(quick *Q)
         Q->astate[i] = pv_arena_calloc(&Q->arena, (ns + 1) * sizeof(aval));
         Q->cstate[i] = pv_arena_calloc(&Q->arena, (ns + 1) * sizeof(pv_value));
     }
+    bool *unknown = pv_arena_calloc(&Q->arena, ns + 1);
     for (size_t v = 0; v < ns; v++) {
         const pv_pval *pv = &plan->initial[v];
         const pv_var *var = &spec->state[v];
@@ -820,8 +1039,13 @@ static bool layout(quick *Q)
         } else {
             add_slot(Q, NULL, var, -1, &Q->cstate[0][v], &cap);
             Q->astate[0][v] = av_domain(spec, var);
+            unknown[v] = true;
         }
     }
+    for (size_t r = 0; r < spec->n_invariants; r++)
+        if (spec->invariants[r].kind == PV_RULE_STATE &&
+            !narrow_start(Q, spec->invariants[r].cond, unknown))
+            return false;
     for (size_t i = 0; i < n; i++) {
         const pv_step *st = &plan->steps[i];
         aval *pre = Q->astate[i], *post = Q->astate[i + 1];

@@ -636,6 +636,67 @@ static void test_certain_break_by_bounds(void **state)
 }
 
 /*
+ * An unknown start that a state rule bounds: the solver assumes every
+ * `always` rule holds at the start, so external_emails_sent begins at most
+ * max_external_emails, and a search and an internal email leave it there.
+ * The bounds must take that assumption in to settle the rule at both
+ * steps (no sample run can show a break that the background excludes).
+ */
+static void test_always_bounds_an_unknown_start(void **state)
+{
+    pvt_fixture *fx = *state;
+    static const char text[] =
+        "spec: email-docs\n"
+        "initial_state: {external_emails_sent: {unknown: true}}\n"
+        "steps:\n"
+        "  - {tool: search_documents, args: {query: roadmap}, result: {count: 2}}\n"
+        "  - {tool: send_email, args: {to: team@acme.com, subject: Roadmap, body: Attached}}\n";
+    pv_spec *spec = pvt_spec_from_source("specs/email-docs.yaml");
+    pv_plan *plan = pvt_plan_from_text(spec, text);
+    pv_verdict *v = quick(spec, plan, 0);
+    assert_int_equal(v->decision, PV_ACT_ALLOW);
+    assert_int_equal(v->safe_prefix, 2);
+    assert_int_equal(v->n_findings, 0);
+    assert_engine_agrees(fx->eng, spec, plan, 0, v);
+    pv_verdict_free(v);
+    pv_plan_free(plan);
+    pv_spec_free(spec);
+}
+
+/*
+ * A string that holds a rule only when built of several of the rule's
+ * literals: a `create` statement with a WHERE clause must start with
+ * 'CREATE ' and contain ' WHERE ', so no single literal of the spec
+ * satisfies sql-kind-matches-statement and only a value such as
+ * 'CREATE  WHERE ' shows the break is not certain. The empty statement
+ * breaks it.
+ */
+static void test_string_built_of_rule_literals(void **state)
+{
+    pvt_fixture *fx = *state;
+    static const char text[] =
+        "spec: db-infra\n"
+        "initial_state: {env: staging, code_freeze: false, unresolved_failure: false}\n"
+        "steps:\n"
+        "  - tool: run_sql\n"
+        "    args: {statement: {unknown: true}, kind: create, has_where: true}\n"
+        "    result: {ok: true, rows_affected: 0}\n";
+    pv_spec *spec = pvt_spec_from_source("specs/db-infra.yaml");
+    pv_plan *plan = pvt_plan_from_text(spec, text);
+    pv_verdict *v = quick(spec, plan, 0);
+    assert_int_equal(v->decision, PV_ACT_BLOCK);
+    assert_int_equal(v->safe_prefix, 0);
+    assert_int_equal(v->n_findings, 1);
+    assert_finding(
+        &v->findings[0], "sql-kind-matches-statement", PV_K_CALL, 0, PV_ACT_BLOCK, NULL, false);
+    assert_witnesses_replay(spec, plan, v);
+    assert_engine_agrees(fx->eng, spec, plan, 0, v);
+    pv_verdict_free(v);
+    pv_plan_free(plan);
+    pv_spec_free(spec);
+}
+
+/*
  * A rule that holds for every value but that neither argument settles:
  * the interval of x - x for an unbounded x is unbounded, and no sample
  * run breaks it. The quick path must leave the plan to the solver rather
@@ -734,6 +795,8 @@ int main(void)
         cmocka_unit_test(test_bench_plan),
         cmocka_unit_test(test_allowed_with_unknowns),
         cmocka_unit_test(test_certain_break_by_bounds),
+        cmocka_unit_test(test_always_bounds_an_unknown_start),
+        cmocka_unit_test(test_string_built_of_rule_literals),
         cmocka_unit_test(test_defers_what_needs_the_solver),
         cmocka_unit_test(test_from_step),
         cmocka_unit_test(test_quick_agrees_with_solver),
