@@ -12,6 +12,9 @@
         figure is flagged.
     bench/report.py grpc-md RAW_DIR
         The service table alone, as Markdown (bench/run_grpc_bench.sh).
+    bench/report.py memory-md RAW_DIR
+        The memory section alone, as Markdown (bench/bench_memory.sh with
+        RAW_DIR set).
 
 Every figure of a result file is {"value", "samples", "unit", "better"}:
 samples are the figure's value in each repeated round (per-round medians
@@ -1177,6 +1180,12 @@ def main(argv):
         print("\n".join(compare_markdown(argv[2], base.get("meta", {}), flagged, improved,
                                          compared)))
         return FLAGGED if flagged else 0
+    if len(argv) == 3 and argv[1] == "memory-md":
+        _, data, md = memory_report(argv[2])
+        if not data:
+            sys.exit("report.py: no memory results in %s" % argv[2])
+        print("\n".join(md))
+        return 0
     if len(argv) == 3 and argv[1] == "grpc-md":
         _, data, md = service_report(argv[2], level="#")
         if not data:
