@@ -63,11 +63,21 @@ struct pv_engine {
      * cancelled; an interrupt landing in anything else (simplify, pop,
      * model evaluation) can leave the context broken, which showed as rare
      * crashes in later checks. in_check says the engine thread is inside
-     * one; interrupted that an interrupt was delivered, after which the
-     * context is replaced before its next verification; cap_hit that the
-     * check's own limit ran out; stop that pv_engine_interrupt asked the
-     * running verification to end. All under lock. */
-    bool in_check, interrupted, cap_hit, stop;
+     * one (from just before Z3_solver_check to just after it);
+     * interrupted that an interrupt was delivered, after which the
+     * context is replaced before its next verification; fired that one
+     * was delivered during the current check; cap_hit that the check's
+     * own limit ran out; stop that pv_engine_interrupt asked the running
+     * verification to end. All under lock.
+     *
+     * An interrupt is repeated every millisecond while its reason holds:
+     * one delivered before Z3 has entered the check is lost (Z3 clears
+     * the cancel flag as the check starts). One delivered after Z3 has
+     * left it leaves the context cancelled, and then Z3 quietly drops
+     * assertions and fails model evaluation, so check_end reports it and
+     * the engine clears the flag with a check of the empty solver `flush`
+     * before going on. */
+    bool in_check, interrupted, fired, cap_hit, stop;
     struct timespec alarm, check_alarm; /* CLOCK_MONOTONIC */
     Z3_context ctx;
     Z3_solver solver;
@@ -81,6 +91,7 @@ struct pv_engine {
      * as the checks themselves and goes through Z3's process-wide
      * parameter table, which two engines then contend for. */
     Z3_solver scratch;
+    Z3_solver flush; /* never asserted to (see fired) */
     Z3_sort int_sort, bool_sort, str_sort;
 };
 
@@ -151,12 +162,15 @@ static bool engine_open(pv_engine *eng)
     Z3_solver_inc_ref(c, eng->solver);
     eng->scratch = Z3_mk_simple_solver(c);
     Z3_solver_inc_ref(c, eng->scratch);
+    eng->flush = Z3_mk_simple_solver(c);
+    Z3_solver_inc_ref(c, eng->flush);
     Z3_params p = Z3_mk_params(c);
     Z3_params_inc_ref(c, p);
     /* Without this every check installs a SIGINT handler process-wide. */
     Z3_params_set_bool(c, p, Z3_mk_string_symbol(c, "ctrl_c"), false);
     Z3_solver_set_params(c, eng->solver, p);
     Z3_solver_set_params(c, eng->scratch, p);
+    Z3_solver_set_params(c, eng->flush, p);
     Z3_params_dec_ref(c, p);
     eng->int_sort = Z3_mk_int_sort(c);
     eng->bool_sort = Z3_mk_bool_sort(c);
@@ -171,7 +185,9 @@ static void engine_close(pv_engine *eng)
         Z3_solver_dec_ref(eng->ctx, eng->solver);
     if (eng->scratch)
         Z3_solver_dec_ref(eng->ctx, eng->scratch);
-    eng->scratch = NULL;
+    if (eng->flush)
+        Z3_solver_dec_ref(eng->ctx, eng->flush);
+    eng->scratch = eng->flush = NULL;
     if (eng->ctx)
         Z3_del_context(eng->ctx);
     eng->solver = NULL;
@@ -202,7 +218,7 @@ static void watchdog_fire(pv_engine *eng)
 {
     if (eng->ctx && eng->in_check) {
         Z3_interrupt(eng->ctx);
-        eng->interrupted = true;
+        eng->interrupted = eng->fired = true;
     }
 }
 
@@ -223,23 +239,26 @@ static void *watchdog_main(void *arg)
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         struct timespec next = ts_plus_ms(now, WATCHDOG_TICK_MS);
+        /* Past a limit, or asked to stop: interrupt, and again a
+         * millisecond later (see fired). */
+        struct timespec soon = ts_plus_ms(now, 1);
+        bool fire = eng->stop;
         if (eng->armed) {
-            if (!ts_before(&now, &eng->alarm)) {
-                /* Past the deadline: look again a millisecond later, in
-                 * case a check starts just after. */
-                watchdog_fire(eng);
-                next = ts_plus_ms(now, 1);
-            } else if (ts_before(&eng->alarm, &next))
+            if (!ts_before(&now, &eng->alarm))
+                fire = true;
+            else if (ts_before(&eng->alarm, &next))
                 next = eng->alarm;
         }
         if (eng->in_check && eng->check_capped) {
             if (!ts_before(&now, &eng->check_alarm)) {
-                if (!eng->cap_hit) {
-                    eng->cap_hit = true;
-                    watchdog_fire(eng);
-                }
+                eng->cap_hit = true;
+                fire = true;
             } else if (ts_before(&eng->check_alarm, &next))
                 next = eng->check_alarm;
+        }
+        if (fire) {
+            watchdog_fire(eng);
+            next = soon;
         }
         eng->wake_at = next;
         pthread_cond_timedwait(&eng->wake, &eng->lock, &next);
@@ -331,7 +350,7 @@ static bool check_begin(pv_engine *eng, const struct timespec *cap)
     pthread_mutex_lock(&eng->lock);
     bool stop = eng->stop;
     eng->in_check = !stop;
-    eng->cap_hit = false;
+    eng->cap_hit = eng->fired = false;
     eng->check_capped = cap && !stop;
     if (eng->check_capped) {
         eng->check_alarm = *cap;
@@ -341,14 +360,19 @@ static bool check_begin(pv_engine *eng, const struct timespec *cap)
     return stop;
 }
 
-/* Leave the check; returns whether its own limit interrupted it. */
+/* Leave the check; returns whether its own limit ran out. An interrupt
+ * delivered during it, perhaps after Z3 had already answered, left the
+ * context cancelled: a check of the empty solver clears that (see
+ * pv_engine.fired). */
 static bool check_end(pv_engine *eng)
 {
     pthread_mutex_lock(&eng->lock);
     eng->in_check = false;
     eng->check_capped = false;
-    bool cap_hit = eng->cap_hit;
+    bool cap_hit = eng->cap_hit, fired = eng->fired;
     pthread_mutex_unlock(&eng->lock);
+    if (fired)
+        Z3_solver_check(eng->ctx, eng->flush);
     return cap_hit;
 }
 
@@ -660,15 +684,15 @@ static Z3_lbool solve_capped(enc *E, long cap_ms)
         return Z3_L_UNDEF;
     }
     Z3_lbool r = Z3_solver_check(E->c, E->solver);
+    Z3_error_code err = Z3_get_error_code(E->c);
     bool cap_hit = check_end(E->eng);
-    if (r == Z3_L_UNDEF || Z3_get_error_code(E->c) != Z3_OK) {
+    if (r == Z3_L_UNDEF || err != Z3_OK) {
         E->solver_failed = true;
         if (E->solver == E->eng->solver)
             E->main_undecided = true;
-        const char *why = Z3_get_error_code(E->c) != Z3_OK
-                              ? Z3_get_error_msg(E->c, Z3_get_error_code(E->c))
-                              : Z3_solver_get_reason_unknown(E->c, E->solver);
-        if (Z3_get_error_code(E->c) == Z3_OK && (ms_left(E) <= 0 || cap_hit))
+        const char *why = err != Z3_OK ? Z3_get_error_msg(E->c, err)
+                                       : Z3_solver_get_reason_unknown(E->c, E->solver);
+        if (err == Z3_OK && (ms_left(E) <= 0 || cap_hit))
             why = "the time limit ran out";
         E->fail_reason = pv_xstrdup(why ? why : "unknown");
         return Z3_L_UNDEF;
