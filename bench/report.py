@@ -803,8 +803,8 @@ def service_report(raw, level="##"):
         md.append("")
     solver = meta.pop("_solver_runs", {})
     solver_rows = []
-    for (t, c), ph in sorted(solver.items()):
-        ph = [p for p in ph if p.get("ok", 0) > 0]
+    for (t, c), rounds in sorted(solver.items()):
+        ph = [p for p in rounds if p.get("ok", 0) > 0]
         thr = [p["throughput_per_s"] for p in ph]
         if not thr:
             continue
@@ -812,9 +812,12 @@ def service_report(raw, level="##"):
             median(thr), thr, "calls/s", "higher")
         row = [t, c, fmt(median(thr), "calls/s"), fmt(median([p["p50_us"] for p in ph])),
                fmt(median([p.get("server_cpu_pct") for p in ph]), "calls/s"), "–"]
-        one = [p["throughput_per_s"] for p in solver.get((1, c), []) if p.get("ok", 0) > 0]
-        if t != 1 and one:
-            ratios = [y / x for x, y in zip(one, thr) if x]
+        if t != 1 and (1, c) in solver:
+            # Round by round; a round without a successful call on either
+            # side has no ratio.
+            ratios = [b["throughput_per_s"] / a["throughput_per_s"]
+                      for a, b in zip(solver[(1, c)], rounds)
+                      if a.get("ok", 0) > 0 and b.get("ok", 0) > 0 and a["throughput_per_s"]]
             if ratios:
                 scaling[(t, c, "verify-solver")] = median(ratios)
                 figures["service/solver/c%d/verify/t%d_t1_throughput" % (c, t)] = fig(

@@ -93,7 +93,7 @@ server_exit=()
 notes=()
 stop_server() {
     local threads=$1 rc=0
-    kill -TERM "$server_pid"
+    kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 200); do
         kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.1

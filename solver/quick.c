@@ -723,9 +723,10 @@ static void fill_str_candidates(quick *Q, slot *s)
         add_str_cand(s, *h.suf[i]);
     for (size_t i = 0; i < h.n_inf; i++)
         add_str_cand(s, *h.inf[i]);
-    for (size_t i = 0; i < (h.n_pre ? h.n_pre : 1); i++)
-        for (size_t j = 0; j < (h.n_inf ? h.n_inf : 1); j++)
-            for (size_t k = 0; k < (h.n_suf ? h.n_suf : 1); k++) {
+    for (size_t i = 0; i < (h.n_pre ? h.n_pre : 1) && s->n_cand < QUICK_MAX_CANDIDATES; i++)
+        for (size_t j = 0; j < (h.n_inf ? h.n_inf : 1) && s->n_cand < QUICK_MAX_CANDIDATES; j++)
+            for (size_t k = 0; k < (h.n_suf ? h.n_suf : 1) && s->n_cand < QUICK_MAX_CANDIDATES;
+                 k++) {
                 const pv_str *p = h.n_pre ? h.pre[i] : none, *m = h.n_inf ? h.inf[j] : none,
                              *x = h.n_suf ? h.suf[k] : none;
                 if ((p != NULL) + (m != NULL) + (x != NULL) >= 2)
