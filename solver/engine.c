@@ -119,6 +119,8 @@ typedef struct enc {
     size_t n_unknowns, cap_unknowns;
     struct timespec deadline;
     bool solver_failed; /* an unknown answer or a Z3 error: stop checking */
+    bool ctx_lost;      /* an interrupted context could not be cleared: every
+                           query is undecided (see check_end) */
     bool poisoned;      /* the encoding could not represent the plan: every
                            query is undecided, for good */
     /* Gather every check's question instead of asking it (see
@@ -172,6 +174,9 @@ static bool engine_open(pv_engine *eng)
     Z3_solver_set_params(c, eng->scratch, p);
     Z3_solver_set_params(c, eng->flush, p);
     Z3_params_dec_ref(c, p);
+    /* Z3 builds a solver at its first check: do it now for flush, so that
+     * clearing a cancel later needs nothing that can fail. */
+    Z3_solver_check(c, eng->flush);
     eng->int_sort = Z3_mk_int_sort(c);
     eng->bool_sort = Z3_mk_bool_sort(c);
     eng->str_sort = Z3_mk_string_sort(c);
@@ -360,20 +365,23 @@ static bool check_begin(pv_engine *eng, const struct timespec *cap)
     return stop;
 }
 
-/* Leave the check; returns whether its own limit ran out. An interrupt
- * delivered during it, perhaps after Z3 had already answered, left the
- * context cancelled: a check of the empty solver clears that (see
- * pv_engine.fired). */
-static bool check_end(pv_engine *eng)
+/* Leave the check; *cap_hit says whether its own limit ran out. An
+ * interrupt delivered during it, perhaps after Z3 had already answered,
+ * left the context cancelled: a check of the empty solver clears that
+ * (see pv_engine.fired). Returns false when that fails, and then nothing
+ * more may be asked of the context. */
+static bool check_end(pv_engine *eng, bool *cap_hit)
 {
     pthread_mutex_lock(&eng->lock);
     eng->in_check = false;
     eng->check_capped = false;
-    bool cap_hit = eng->cap_hit, fired = eng->fired;
+    *cap_hit = eng->cap_hit;
+    bool fired = eng->fired;
     pthread_mutex_unlock(&eng->lock);
-    if (fired)
-        Z3_solver_check(eng->ctx, eng->flush);
-    return cap_hit;
+    if (!fired)
+        return true;
+    return Z3_solver_check(eng->ctx, eng->flush) == Z3_L_TRUE &&
+           Z3_get_error_code(eng->ctx) == Z3_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -651,10 +659,11 @@ static Z3_lbool solve(enc *E)
 /* As solve, but spending at most cap_ms (0: no cap beyond the budget). */
 static Z3_lbool solve_capped(enc *E, long cap_ms)
 {
-    if (E->poisoned) {
+    if (E->poisoned || E->ctx_lost) {
         E->solver_failed = true;
         free(E->fail_reason);
-        E->fail_reason = pv_xstrdup("a string holds a character beyond U+2FFFF");
+        E->fail_reason = pv_xstrdup(E->poisoned ? "a string holds a character beyond U+2FFFF"
+                                                : "the solver could not recover from an interrupt");
         return Z3_L_UNDEF;
     }
     if (E->solver_failed)
@@ -685,7 +694,21 @@ static Z3_lbool solve_capped(enc *E, long cap_ms)
     }
     Z3_lbool r = Z3_solver_check(E->c, E->solver);
     Z3_error_code err = Z3_get_error_code(E->c);
-    bool cap_hit = check_end(E->eng);
+    bool cap_hit;
+    if (!check_end(E->eng, &cap_hit)) {
+        /* Fail closed, for the rest of this verification: the context is
+         * replaced before the next (it was interrupted). */
+        E->ctx_lost = true;
+        r = Z3_L_UNDEF;
+    }
+    if (E->ctx_lost) {
+        E->solver_failed = true;
+        free(E->fail_reason);
+        E->fail_reason = pv_xstrdup("the solver could not recover from an interrupt");
+        if (E->solver == E->eng->solver)
+            E->main_undecided = true;
+        return Z3_L_UNDEF;
+    }
     if (r == Z3_L_UNDEF || err != Z3_OK) {
         E->solver_failed = true;
         if (E->solver == E->eng->solver)

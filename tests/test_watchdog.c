@@ -5,16 +5,19 @@
  * The test binary defines Z3_solver_check itself, passing each call on to
  * Z3's, so that it can stall the engine thread at the worst moments: just
  * before the first certainty check (the first check of a verification on
- * a solver other than the one of its first check) enters Z3, or just after
- * it has left Z3. The stall outlasts the check's own limit, so the
- * watchdog interrupts while the engine thread is between check_begin and
- * check_end but not inside Z3:
+ * a solver other than the one of its first check, counting only checks in
+ * a scope) enters Z3, or just after it has left Z3. The stall outlasts the check's own limit, so
+ * the watchdog interrupts while the engine thread is between check_begin and check_end but not
+ * inside Z3:
  *
  *  - before: Z3 clears the cancel flag as a check starts, so a single
  *    interrupt is lost and a check with no answer runs on to the
  *    verification's deadline, taking the remaining rules with it;
  *  - after: the context stays cancelled, and Z3 then quietly drops the
  *    next question's assertion, so a rule that cannot break was reported.
+ *
+ * A stop asked for (pv_engine_interrupt, as when a call is cancelled)
+ * just before Z3 enters a check must likewise be repeated.
  *
  * The stalls are hundreds of milliseconds against limits of about as much,
  * so a slow machine makes them no less certain to land.
@@ -39,7 +42,12 @@
 #include "support/verdicts.h"
 
 /* What to do to the first certainty check of the next verification. */
-static enum { STALL_NONE, STALL_BEFORE, STALL_AFTER } stall;
+static enum { STALL_NONE, STALL_BEFORE, STALL_AFTER, STOP_BEFORE } stall;
+/* The check to act on: the first certainty check, or the second check on
+ * the verification's first solver (after the background's). */
+static bool on_main;
+static unsigned main_checks;
+static pv_engine *the_engine;
 static unsigned stall_ms;
 static Z3_solver first_solver; /* of the verification's first check */
 static bool stalled;
@@ -51,13 +59,21 @@ Z3_lbool Z3_solver_check(Z3_context c, Z3_solver s)
     static Z3_lbool (*real)(Z3_context, Z3_solver);
     if (!real)
         *(void **)&real = dlsym(RTLD_NEXT, "Z3_solver_check");
+    /* The engine's checks all run in a scope; its empty solver (which
+     * clears a stray cancel, and is checked once when a context is made)
+     * has none, and is not one of them. */
+    if (Z3_solver_get_num_scopes(c, s) == 0)
+        return real(c, s);
     if (!first_solver)
         first_solver = s;
-    bool now = stall != STALL_NONE && !stalled && s != first_solver;
+    bool target = on_main ? s == first_solver && ++main_checks == 2 : s != first_solver;
+    bool now = stall != STALL_NONE && !stalled && target;
     if (now) {
         stalled = true;
         if (stall == STALL_BEFORE)
             usleep(stall_ms * 1000);
+        else if (stall == STOP_BEFORE)
+            pv_engine_interrupt(the_engine); /* its interrupt lands before Z3's check */
     }
     Z3_lbool r = real(c, s);
     if (now && stall == STALL_AFTER)
@@ -72,6 +88,7 @@ static pv_verdict *verify_stalled(pv_engine *eng, const pv_spec *spec, const pv_
     stall_ms = ms;
     stalled = false;
     first_solver = NULL;
+    main_checks = 0;
     /* The call's limit applies below the test suite's override. */
     pv_verify_opts o = {.no_quick = true, .timeout_ms = timeout_ms};
     pv_diags d = {0};
@@ -150,6 +167,40 @@ static void test_interrupt_before_the_check(void **state)
     pv_spec_free(spec);
 }
 
+/*
+ * The call is cancelled just as a question Z3 cannot settle is about to
+ * enter Z3: whether some x below 10^15 has six given remainders, asked
+ * with no limit but the verification's 20 s. That interrupt is lost, and
+ * the watchdog must interrupt again, so the verification ends at once as
+ * stopped; were it not, it would end when the budget ran out, with the
+ * time limit as its reason.
+ */
+static void test_stop_before_the_check(void **state)
+{
+    pv_engine *eng = *state;
+    pv_spec *spec = pvt_spec_from_text(
+        "t.yaml",
+        "spec: stopped\nversion: v\n"
+        "tools:\n  t: {args: {x: int}}\n"
+        "invariants:\n"
+        "  - {id: r, on: t, action: block, assert: \"!(args.x % 7919 == 17 && args.x % 7907 == 3 "
+        "&& args.x % 7901 == 5 && args.x % 7883 == 11 && args.x % 7877 == 13 && args.x % 7873 == "
+        "1 && args.x > 0 && args.x < 1000000000000000)\"}\n");
+    pv_plan *plan = pvt_plan_from_text(spec, "steps:\n  - {tool: t, args: {x: {unknown: true}}}\n");
+    the_engine = eng;
+    on_main = true;
+    pv_verdict *v = verify_stalled(eng, spec, plan, STOP_BEFORE, 0, 20000);
+    on_main = false;
+    assert_int_equal(v->decision, PV_ACT_HALT);
+    assert_int_equal(v->n_findings, 1);
+    assert_string_equal(v->findings[0].rule, "solver_unknown");
+    assert_string_equal(v->findings[0].message,
+                        "the solver could not decide 'r' at step 0: the verification was stopped");
+    pv_verdict_free(v);
+    pv_plan_free(plan);
+    pv_spec_free(spec);
+}
+
 static int setup(void **state)
 {
     pv_engine *eng = NULL;
@@ -170,6 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interrupt_after_the_check),
         cmocka_unit_test(test_interrupt_before_the_check),
+        cmocka_unit_test(test_stop_before_the_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
