@@ -20,7 +20,8 @@
  *     sets each to a small value its declaration allows; further runs
  *     change one unknown, then two, to values drawn from its bounds and
  *     from the integer and string literals of the spec and plan, and their
- *     neighbours; a string first gets the literals its tool's rules compare
+ *     neighbours, or far past them on a side its declaration leaves
+ *     open; a string first gets the literals its tool's rules compare
  *     it with, and values built of a prefix, a text it must contain and a
  *     suffix among them). A run counts only when it satisfies the
  *     background the solver assumes: bounds, ensures, referenced values
@@ -55,6 +56,11 @@
  * nor does it with more unsettled questions than QUICK_MAX_CHAINS. */
 #define QUICK_FEW_SLOTS 8
 #define QUICK_MAX_CHAINS 16
+/* The far candidates of an unbounded int: 16 times the largest literal,
+ * at least QUICK_FAR and at most QUICK_FAR_MAX (which leaves room for
+ * sums and constant factors within 64 bits). */
+#define QUICK_FAR 1000000
+#define QUICK_FAR_MAX 1000000000000LL
 /* Literals harvested for candidates. */
 #define QUICK_MAX_LITERALS 48
 
@@ -780,6 +786,21 @@ static void fill_candidates(quick *Q, slot *s)
     add_int_cand(s, base);
     if (Q->lits.n_ints > 0 && Q->lits.ints[Q->lits.n_ints - 1] < INT64_MAX)
         add_int_cand(s, Q->lits.ints[Q->lits.n_ints - 1] + 1);
+    /* A side the declaration leaves open also gets a value far past every
+     * literal, for a rule that divides it or adds it to others (a
+     * balance less a quarter of an unbounded sum). */
+    int64_t far = QUICK_FAR;
+    for (size_t i = 0; i < Q->lits.n_ints; i++) {
+        int64_t m = Q->lits.ints[i] < 0 ? -(Q->lits.ints[i] + 1) : Q->lits.ints[i];
+        if (m < QUICK_FAR_MAX / 16)
+            far = m * 16 > far ? m * 16 : far;
+        else
+            far = QUICK_FAR_MAX;
+    }
+    if (!var->has_min)
+        add_int_cand(s, -far);
+    if (!var->has_max)
+        add_int_cand(s, far);
     if (var->has_min)
         add_int_near(s, var->min);
     if (var->has_max)

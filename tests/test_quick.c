@@ -697,6 +697,43 @@ static void test_string_built_of_rule_literals(void **state)
 }
 
 /*
+ * An unbounded result that breaks a cap only when far from every literal:
+ * the balance loses a quarter of the tally, so it passes 300 only for a
+ * tally below -1203, and no literal of the spec or plan (4, 300) or its
+ * neighbours comes near. The unbounded side gets a value far past them.
+ */
+static const char far_spec[] = "spec: quick-far\n"
+                               "version: \"1\"\n"
+                               "state:\n"
+                               "  balance: {type: int, init: 0}\n"
+                               "tools:\n"
+                               "  tally:\n"
+                               "    returns: {sum: int}\n"
+                               "    effects: {balance: \"balance - result.sum / 4\"}\n"
+                               "invariants:\n"
+                               "  - {id: balance-cap, always: \"balance <= 300\", action: block}\n";
+
+static void test_far_value_for_an_open_side(void **state)
+{
+    pvt_fixture *fx = *state;
+    pv_spec *spec = pvt_spec_from_text("quick-far.yaml", far_spec);
+    pv_plan *plan = pvt_plan_from_text(
+        spec, "spec: quick-far\nsteps:\n  - {tool: tally, result: {sum: {unknown: true}}}\n");
+    pv_verdict *v = quick(spec, plan, 0);
+    assert_int_equal(v->decision, PV_ACT_BLOCK);
+    assert_int_equal(v->n_findings, 1);
+    assert_finding(&v->findings[0], "balance-cap", PV_K_STATE, 0, PV_ACT_BLOCK, NULL, false);
+    const pv_value *sum = pvt_witness_get(&v->findings[0], "steps[0].result.sum");
+    assert_non_null(sum);
+    assert_true(sum->u.i < -1203);
+    assert_witnesses_replay(spec, plan, v);
+    assert_engine_agrees(fx->eng, spec, plan, 0, v);
+    pv_verdict_free(v);
+    pv_plan_free(plan);
+    pv_spec_free(spec);
+}
+
+/*
  * A rule that holds for every value but that neither argument settles:
  * the interval of x - x for an unbounded x is unbounded, and no sample
  * run breaks it. The quick path must leave the plan to the solver rather
@@ -797,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_certain_break_by_bounds),
         cmocka_unit_test(test_always_bounds_an_unknown_start),
         cmocka_unit_test(test_string_built_of_rule_literals),
+        cmocka_unit_test(test_far_value_for_an_open_side),
         cmocka_unit_test(test_defers_what_needs_the_solver),
         cmocka_unit_test(test_from_step),
         cmocka_unit_test(test_quick_agrees_with_solver),
