@@ -1110,12 +1110,17 @@ static void add_solver_unknown(enc *E, pv_verdict *v, int step, const char *what
                    msg);
 }
 
-/* Record a finding of `outcome` for a rule over cond at step (pre- or
- * post-state st). Returns false when the solver could not decide. */
-static bool report(enc *E, pv_verdict *v, outcome o, Z3_model m, const char *rule,
-                   pv_finding_kind kind, int step, pv_action action, const char *escalate_to,
-                   const pv_expr *cond, const char *src, const char *prefix, Z3_ast *st, bool post)
+/* Record a finding of `outcome` for question q (its values in the pre-
+ * or post-state st; prefix, if any, leads its message). Returns false
+ * when the solver could not decide. */
+static bool report(enc *E, pv_verdict *v, outcome o, Z3_model m, const pv_question *q,
+                   const char *prefix, Z3_ast *st)
 {
+    const char *rule = q->rule, *src = q->src;
+    const pv_expr *cond = q->cond;
+    pv_finding_kind kind = q->kind;
+    int step = q->step;
+    bool post = q->post;
     if (o == OUT_HOLDS)
         return true;
     if (o == OUT_UNKNOWN) {
@@ -1139,7 +1144,7 @@ static bool report(enc *E, pv_verdict *v, outcome o, Z3_model m, const char *rul
         msg = full;
     }
     pv_finding *f = pv_verdict_add(
-        v, rule, kind, step, ps->tool_name, action, escalate_to, o == OUT_CERTAIN, msg);
+        v, rule, kind, step, ps->tool_name, q->action, q->escalate_to, o == OUT_CERTAIN, msg);
     const pv_expr *exprs[1] = {cond};
     f->chain = pv_chain_compute(E->spec, E->plan, step, post, exprs, cond ? 1 : 0, &f->n_chain);
     if (m)
@@ -1147,34 +1152,24 @@ static bool report(enc *E, pv_verdict *v, outcome o, Z3_model m, const char *rul
     return true;
 }
 
-/* A check's question and what to report if the answer is "it breaks". */
+/* A check's question, collected, and what to report if the answer is "it
+ * breaks" (see report). */
 typedef struct query {
     Z3_ast broken; /* simplified */
-    const char *rule;
-    pv_finding_kind kind;
-    int step;
-    pv_action action;
-    const char *escalate_to;
-    const pv_expr *cond;
-    const char *src;
+    pv_question q;
     char *prefix;
     Z3_ast *st;
-    bool post;
-    int state_rule; /* the invariant's index for a state rule, else -1 */
-    enum { Q_OPEN, Q_BREAKS, Q_HOLDS, Q_UNDECIDED } status;
-    Z3_model model; /* one in which it breaks, once found */
 } query;
 
 /*
- * Ask whether `broken` can hold, and report a finding if so. While
- * collecting, the question is only recorded (when simplification leaves it
- * open) for decide_queries. *breaks tells whether a finding was made (always
- * false while collecting). Returns false when the solver could not decide.
+ * Ask whether `broken`, question q's break, can hold, and report a finding
+ * if so. While collecting, the question is only recorded (when
+ * simplification leaves it open) for run_all_checks. *breaks tells whether
+ * a finding was made (always false while collecting). Returns false when
+ * the solver could not decide.
  */
-static bool ask(enc *E, pv_verdict *v, Z3_ast broken, const char *rule, pv_finding_kind kind,
-                int step, pv_action action, const char *escalate_to, const pv_expr *cond,
-                const char *src, const char *prefix, Z3_ast *st, bool post, int state_rule,
-                bool *breaks)
+static bool ask(enc *E, pv_verdict *v, Z3_ast broken, const pv_question *q, const char *prefix,
+                Z3_ast *st, bool *breaks)
 {
     if (breaks)
         *breaks = false;
@@ -1186,29 +1181,14 @@ static bool ask(enc *E, pv_verdict *v, Z3_ast broken, const char *rule, pv_findi
         if (Z3_get_bool_value(E->c, simple) == Z3_L_FALSE)
             return true;
         pv_grow(&E->queries, &E->cap_queries, E->n_queries + 1, sizeof(query));
-        query *q = &E->queries[E->n_queries++];
-        *q = (query){simple,
-                     rule,
-                     kind,
-                     step,
-                     action,
-                     escalate_to,
-                     cond,
-                     src,
-                     prefix ? pv_xstrdup(prefix) : NULL,
-                     st,
-                     post,
-                     state_rule,
-                     Q_OPEN,
-                     NULL};
+        E->queries[E->n_queries++] = (query){simple, *q, prefix ? pv_xstrdup(prefix) : NULL, st};
         return true;
     }
     Z3_model m;
     outcome o = check(E, broken, &m);
     if (breaks)
         *breaks = o != OUT_HOLDS;
-    bool ok =
-        report(E, v, o, m, rule, kind, step, action, escalate_to, cond, src, prefix, st, post);
+    bool ok = report(E, v, o, m, q, prefix, st);
     if (m)
         Z3_model_dec_ref(E->c, m);
     return ok;
@@ -1241,21 +1221,7 @@ static bool ask_question(void *ctx, const pv_question *q)
         prefix = pv_xasprintf("requires of '%s': ", q->requires_of->name);
     }
     bool breaks;
-    bool ok = ask(E,
-                  A->v,
-                  q->broken_if ? cond : Z3_mk_not(E->c, cond),
-                  q->rule,
-                  q->kind,
-                  q->step,
-                  q->action,
-                  q->escalate_to,
-                  q->cond,
-                  q->src,
-                  prefix,
-                  st,
-                  q->post,
-                  q->state_rule,
-                  &breaks);
+    bool ok = ask(E, A->v, q->broken_if ? cond : Z3_mk_not(E->c, cond), q, prefix, st, &breaks);
     free(prefix);
     if (q->state_rule >= 0)
         A->reported[q->state_rule] = breaks;
@@ -1351,27 +1317,15 @@ static void run_all_checks(enc *E, pv_verdict *v)
     E->fail_reason = NULL;
     bool *state_done = pv_xcalloc(E->spec->n_invariants + 1, sizeof(bool));
     for (size_t i = 0; i < E->n_queries; i++) {
-        query *q = &E->queries[i];
+        query *qu = &E->queries[i];
+        const pv_question *q = &qu->q;
         if (q->state_rule >= 0 && state_done[q->state_rule])
             continue;
         Z3_model m;
-        outcome o = check_simplified(E, q->broken, true, &m);
+        outcome o = check_simplified(E, qu->broken, true, &m);
         if (q->state_rule >= 0 && o != OUT_HOLDS)
             state_done[q->state_rule] = true;
-        bool ok = report(E,
-                         v,
-                         o,
-                         m,
-                         q->rule,
-                         q->kind,
-                         q->step,
-                         q->action,
-                         q->escalate_to,
-                         q->cond,
-                         q->src,
-                         q->prefix,
-                         q->st,
-                         q->post);
+        bool ok = report(E, v, o, m, q, qu->prefix, qu->st);
         if (m)
             Z3_model_dec_ref(c, m);
         if (!ok)
