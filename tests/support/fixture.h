@@ -32,6 +32,13 @@ int pvt_fixture_setup(void **state);
 /* cmocka group teardown for pvt_fixture_setup; *state may be NULL. */
 int pvt_fixture_teardown(void **state);
 
+/* A condition over an int args.x that Z3 can neither satisfy nor refute
+ * in any time a test can wait: an x below 10^15 with six given remainders.
+ * For tests of time limits and interrupts. */
+#define PVT_HARD_X_COND                                                                            \
+    "args.x % 7919 == 17 && args.x % 7907 == 3 && args.x % 7901 == 5 && args.x % 7883 == 11 "      \
+    "&& args.x % 7877 == 13 && args.x % 7873 == 1 && args.x > 0 && args.x < 1000000000000000"
+
 /* The spec in text (the file `name`, for diagnostics); asserts it loads. */
 pv_spec *pvt_spec_from_text(const char *name, const char *text);
 
