@@ -118,6 +118,23 @@ json_str() {
     python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"
 }
 
+# verify_alone JSONL WHAT [OPTION...]: Verify alone on the running server
+# for ROUNDS phases, with bench_grpc's OPTIONs; its JSON lines go to
+# $raw/JSONL, its text to stderr, and a failure into notes under WHAT.
+verify_alone() {
+    local jsonl=$1 what=$2 out="$tmp/run-${1%.jsonl}.txt" rc=0
+    shift 2
+    timeout "$run_limit" "$BENCH" --server "127.0.0.1:$port" --method verify \
+        --rounds "$ROUNDS" --duration-s "$DURATION" --warmup-s "$WARMUP" \
+        --server-pid "$server_pid" "${plan_args[@]}" --json "$@" >"$out" 2>"$out.err" || rc=$?
+    grep -v '^{' "$out" "$out.err" | sed 's/^[^:]*:/    /' >&2 || true
+    grep '^{' "$out" >"$raw/$jsonl" || true
+    if [[ $rc != 0 ]]; then
+        failed=1
+        notes+=("$what: bench_grpc exit $rc")
+    fi
+}
+
 failed=0
 conns=()
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -160,18 +177,9 @@ for t in "${THREADS[@]}"; do
         # Verify alone over CONNS connections, for whether the server spreads
         # one connection's calls over its workers or only different
         # connections'.
-        out="$tmp/run-$t-$CONNS_CONC-n$CONNS.txt"
-        rc=0
-        timeout "$run_limit" "$BENCH" --server "127.0.0.1:$port" --method verify \
-            --rounds "$ROUNDS" --concurrency "$CONNS_CONC" --channels "$CONNS" \
-            --duration-s "$DURATION" --warmup-s "$WARMUP" --server-pid "$server_pid" \
-            "${plan_args[@]}" --json >"$out" 2>"$out.err" || rc=$?
-        grep -v '^{' "$out" "$out.err" | sed 's/^[^:]*:/    /' >&2 || true
-        grep '^{' "$out" >"$raw/grpc-t$t-c$CONNS_CONC-n$CONNS.jsonl" || true
-        if [[ $rc != 0 ]]; then
-            failed=1
-            notes+=("threads=$t c=$CONNS_CONC over $CONNS connections: bench_grpc exit $rc")
-        fi
+        verify_alone "grpc-t$t-c$CONNS_CONC-n$CONNS.jsonl" \
+            "threads=$t c=$CONNS_CONC over $CONNS connections" \
+            --concurrency "$CONNS_CONC" --channels "$CONNS"
     fi
     stop_server "$t"
 done
@@ -179,18 +187,8 @@ if ((SOLVER_CONC > 0)); then
     for t in "${THREADS[@]}"; do
         start_server "$t" "$SPECS" "$tmp/server-$t-solver.log" --solver-only
         echo "server: $t thread(s), --solver-only, on 127.0.0.1:$port" >&2
-        out="$tmp/run-solver-$t.txt"
-        rc=0
-        timeout "$run_limit" "$BENCH" --server "127.0.0.1:$port" --method verify \
-            --rounds "$ROUNDS" --concurrency "$SOLVER_CONC" --duration-s "$DURATION" \
-            --warmup-s "$WARMUP" --server-pid "$server_pid" "${plan_args[@]}" --json \
-            >"$out" 2>"$out.err" || rc=$?
-        grep -v '^{' "$out" "$out.err" | sed 's/^[^:]*:/    /' >&2 || true
-        grep '^{' "$out" >"$raw/grpc-solver-t$t-c$SOLVER_CONC.jsonl" || true
-        if [[ $rc != 0 ]]; then
-            failed=1
-            notes+=("threads=$t --solver-only c=$SOLVER_CONC: bench_grpc exit $rc")
-        fi
+        verify_alone "grpc-solver-t$t-c$SOLVER_CONC.jsonl" \
+            "threads=$t --solver-only c=$SOLVER_CONC" --concurrency "$SOLVER_CONC"
         stop_server "$t-solver"
     done
 fi
