@@ -246,7 +246,6 @@ static void *watchdog_main(void *arg)
         struct timespec next = ts_plus_ms(now, WATCHDOG_TICK_MS);
         /* Past a limit, or asked to stop: interrupt, and again a
          * millisecond later (see fired). */
-        struct timespec soon = ts_plus_ms(now, 1);
         bool fire = eng->stop;
         if (eng->armed) {
             if (!ts_before(&now, &eng->alarm))
@@ -263,7 +262,7 @@ static void *watchdog_main(void *arg)
         }
         if (fire) {
             watchdog_fire(eng);
-            next = soon;
+            next = ts_plus_ms(now, 1);
         }
         eng->wake_at = next;
         pthread_cond_timedwait(&eng->wake, &eng->lock, &next);

@@ -722,7 +722,6 @@ static void fill_str_candidates(quick *Q, slot *s)
     str_hints h;
     slot_hints(Q, s, &h);
     add_str_cand(s, (pv_str){"", 0});
-    const pv_str *none = NULL;
     for (size_t i = 0; i < h.n_pre; i++)
         add_str_cand(s, *h.pre[i]);
     for (size_t i = 0; i < h.n_suf; i++)
@@ -733,8 +732,8 @@ static void fill_str_candidates(quick *Q, slot *s)
         for (size_t j = 0; j < (h.n_inf ? h.n_inf : 1) && s->n_cand < QUICK_MAX_CANDIDATES; j++)
             for (size_t k = 0; k < (h.n_suf ? h.n_suf : 1) && s->n_cand < QUICK_MAX_CANDIDATES;
                  k++) {
-                const pv_str *p = h.n_pre ? h.pre[i] : none, *m = h.n_inf ? h.inf[j] : none,
-                             *x = h.n_suf ? h.suf[k] : none;
+                const pv_str *p = h.n_pre ? h.pre[i] : NULL, *m = h.n_inf ? h.inf[j] : NULL,
+                             *x = h.n_suf ? h.suf[k] : NULL;
                 if ((p != NULL) + (m != NULL) + (x != NULL) >= 2)
                     add_str_cand(s, str_join(Q, p, m, x));
             }
