@@ -1154,7 +1154,7 @@ static bool report(enc *E, pv_verdict *v, outcome o, Z3_model m, const pv_questi
 /* A check's question, collected, and what to report if the answer is "it
  * breaks" (see report). */
 typedef struct query {
-    Z3_ast broken; /* simplified */
+    Z3_ast broken; /* simplified once collecting ends */
     pv_question q;
     char *prefix;
     Z3_ast *st;
@@ -1173,14 +1173,11 @@ static bool ask(enc *E, pv_verdict *v, Z3_ast broken, const pv_question *q, cons
     if (breaks)
         *breaks = false;
     if (E->collecting) {
-        /* (NULL only when Z3 failed; the question then stays as it is) */
-        Z3_ast simple = Z3_simplify(E->c, broken);
-        if (!simple)
-            simple = broken;
-        if (Z3_get_bool_value(E->c, simple) == Z3_L_FALSE)
+        /* Simplified all together once collected (simplify_queries). */
+        if (Z3_get_bool_value(E->c, broken) == Z3_L_FALSE)
             return true;
         pv_grow(&E->queries, &E->cap_queries, E->n_queries + 1, sizeof(query));
-        E->queries[E->n_queries++] = (query){simple, *q, prefix ? pv_xstrdup(prefix) : NULL, st};
+        E->queries[E->n_queries++] = (query){broken, *q, prefix ? pv_xstrdup(prefix) : NULL, st};
         return true;
     }
     Z3_model m;
@@ -1274,6 +1271,54 @@ static void run_checks(enc *E, pv_verdict *v)
 }
 
 /*
+ * Simplify the collected questions and drop those that simplify to false.
+ * One Z3_simplify call takes them all, as the arguments of an application
+ * of an uninterpreted function: each call builds a new rewriter, which
+ * reads its settings from Z3's process-wide parameter table under a lock
+ * shared by every engine, so a call per question made engines in
+ * different threads wait on each other (1.72x the throughput of one
+ * thread with two, 1.80x this way; bench_engine threads, solver only). The
+ * rewriter leaves the application itself alone; should it not, or should
+ * Z3 fail, the questions stay as they are, which the solver answers all
+ * the same.
+ */
+static void simplify_queries(enc *E)
+{
+    size_t n = E->n_queries;
+    if (n == 0)
+        return;
+    Z3_context c = E->c;
+    Z3_ast *qs = pv_xmalloc(n * sizeof(Z3_ast));
+    Z3_sort *dom = pv_xmalloc(n * sizeof(Z3_sort));
+    for (size_t i = 0; i < n; i++) {
+        qs[i] = E->queries[i].broken;
+        dom[i] = E->eng->bool_sort;
+    }
+    Z3_func_decl f = Z3_mk_func_decl(
+        c, Z3_mk_string_symbol(c, "pv.questions"), (unsigned)n, dom, E->eng->bool_sort);
+    Z3_ast app = f ? Z3_mk_app(c, f, (unsigned)n, qs) : NULL;
+    Z3_ast all = app ? Z3_simplify(c, app) : NULL;
+    if (all && !(Z3_is_app(c, all) && Z3_get_app_num_args(c, Z3_to_app(c, all)) == n &&
+                 Z3_is_eq_func_decl(c, Z3_get_app_decl(c, Z3_to_app(c, all)), f)))
+        all = NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        Z3_ast simple = all ? Z3_get_app_arg(c, Z3_to_app(c, all), (unsigned)i) : NULL;
+        if (!simple)
+            simple = qs[i];
+        if (Z3_get_bool_value(c, simple) == Z3_L_FALSE) {
+            free(E->queries[i].prefix);
+            continue;
+        }
+        E->queries[kept] = E->queries[i];
+        E->queries[kept++].broken = simple;
+    }
+    E->n_queries = kept;
+    free(qs);
+    free(dom);
+}
+
+/*
  * Every check, in two phases unless force_solver. Most plans break nothing,
  * and one solver call can show that: run_checks first gathers every
  * question that simplification leaves open (recording at once the findings
@@ -1295,6 +1340,7 @@ static void run_all_checks(enc *E, pv_verdict *v)
     E->collecting = true;
     run_checks(E, v);
     E->collecting = false;
+    simplify_queries(E);
     if (E->n_queries == 0)
         return;
     Z3_context c = E->c;
