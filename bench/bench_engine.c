@@ -31,7 +31,9 @@
  *   examples    the bundled example plans (specs/examples) and --plan files
  *   threads     throughput of the refunds 10-step plan with 3 unknowns with 1
  *               and 2 threads in one process, each with its own engine (as
- *               the server's workers have), for --thread-ms per round
+ *               the server's workers have), for --thread-ms per round; the
+ *               same plan with every question to Z3, and a 50-step plan
+ *               with 10 unknowns with every question to Z3
  *   pathcall    each domain at 10 and 50 steps: the plan with 3 unknowns
  *               verified by the engine, against its concrete twin checked
  *               call by call (pv_concrete_verify with call_level_only),
@@ -585,10 +587,19 @@ static json_t *section_threads(world *w, int rounds, double ms)
     json_object_set_new(o, "ms", json_real(ms));
     c->how = RUN_ENGINE_SOLVER;
     json_object_set_new(o, "solver_only", threads_case(engs, c, "solver only", rounds, ms));
+    /* A longer plan with more unknowns: more of each verification is Z3's
+     * search, less is the set-up around it. */
+    bcase *l = add_case(&tmp, "threads-long", "refunds", "u10", 50, RUN_ENGINE_SOLVER);
+    attach_plan(l, spec, PG_REFUNDS, spec->id, 50, 10, false);
+    json_t *lo = threads_case(engs, l, "solver only, 50 steps, 10 unknowns", rounds, ms);
+    json_object_set_new(lo, "plan", json_string(l->id));
+    json_object_set_new(o, "solver_only_long", lo);
     for (int i = 0; i < 2; i++)
         pv_engine_free(engs[i]);
-    pv_plan_free(c->plan);
-    pv_doc_free(c->doc);
+    for (size_t i = 0; i < tmp.n; i++) {
+        pv_plan_free(tmp.v[i].plan);
+        pv_doc_free(tmp.v[i].doc);
+    }
     free(tmp.v);
     return o;
 }

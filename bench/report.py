@@ -191,6 +191,16 @@ def engine_report(eng):
             s_ratios = [b / a for a, b in zip(s1, s2) if a]
             figures["engine/threads/solver_only/ratio"] = fig(
                 median(s_ratios), s_ratios, "x", "higher")
+        lo = threads.get("solver_only_long")
+        if lo:
+            l1, l2 = lo["throughput_1"], lo["throughput_2"]
+            figures["engine/threads/solver_only_long/throughput_1"] = fig(
+                median(l1), l1, "calls/s", "higher")
+            figures["engine/threads/solver_only_long/throughput_2"] = fig(
+                median(l2), l2, "calls/s", "higher")
+            l_ratios = [b / a for a, b in zip(l1, l2) if a]
+            figures["engine/threads/solver_only_long/ratio"] = fig(
+                median(l_ratios), l_ratios, "x", "higher")
     md = engine_markdown(eng, by_id, fits, pathcall)
     if threads:
         at = md.index("## Path-level against call-level") if (
@@ -214,6 +224,15 @@ def engine_report(eng):
                 "(parameters, symbols), which is where the two threads still meet." % (
                     fmt(median(s1), "calls/s"), fmt(median(s2), "calls/s"),
                     fmt(median(s_ratios), "x"), ", ".join(fmt(r, "x") for r in s_ratios)), ""]
+        lo = threads.get("solver_only_long")
+        if lo:
+            l1, l2 = lo["throughput_1"], lo["throughput_2"]
+            l_ratios = [b / a for a, b in zip(l1, l2) if a]
+            md[at + 5:at + 5] = [
+                "The refunds 50-step plan with 10 unknowns, every question to Z3: %s/s with 1 "
+                "thread, %s/s with 2, ratio %s (rounds: %s)." % (
+                    fmt(median(l1), "calls/s"), fmt(median(l2), "calls/s"),
+                    fmt(median(l_ratios), "x"), ", ".join(fmt(r, "x") for r in l_ratios)), ""]
     # The per-round samples are in the figures; the cases keep the rest.
     slim = [{k: v for k, v in c.items() if not k.startswith("round_")} for c in cases]
     return figures, {"fits": fits, "pathcall": pathcall, "cases": slim,
@@ -675,9 +694,10 @@ def load_grpc(raw):
     meta = {}
     solver = {}
     for name in os.listdir(raw):
-        m = re.match(r"grpc-solver-t(\d+)-c(\d+)\.jsonl$", name)
+        m = re.match(r"grpc-solver-(t\d+|p2a|p2b)-c(\d+)\.jsonl$", name)
         if m:
-            solver[(int(m.group(1)), int(m.group(2)))] = [
+            who = int(m.group(1)[1:]) if m.group(1).startswith("t") else m.group(1)
+            solver[(who, int(m.group(2)))] = [
                 json.loads(line) for line in open(os.path.join(raw, name))
                 if line.startswith("{") and '"method"' in line]
     if solver:
@@ -802,6 +822,8 @@ def service_report(raw, level="##"):
                     "conns", " connections")) for k, v in extra) + ".")
         md.append("")
     solver = meta.pop("_solver_runs", {})
+    procs = {c: (solver.pop(("p2a", c)), solver.pop(("p2b", c), []))
+             for (w, c) in list(solver) if w == "p2a"}
     solver_rows = []
     for (t, c), rounds in sorted(solver.items()):
         ph = [p for p in rounds if p.get("ok", 0) > 0]
@@ -824,6 +846,31 @@ def service_report(raw, level="##"):
                     median(ratios), ratios, "x", "higher")
                 row[-1] = fmt(median(ratios), "x")
         solver_rows.append(row)
+    for c, (a_runs, b_runs) in sorted(procs.items()):
+        # Two one-thread servers at once, round by round: calls/s and CPU
+        # add up; a round needs successful calls on both.
+        pairs = [(a, b) for a, b in zip(a_runs, b_runs)
+                 if a.get("ok", 0) > 0 and b.get("ok", 0) > 0]
+        if not pairs:
+            continue
+        thr = [a["throughput_per_s"] + b["throughput_per_s"] for a, b in pairs]
+        figures["service/solver/c%d/p2/verify/throughput_per_s" % c] = fig(
+            median(thr), thr, "calls/s", "higher")
+        cpu = [a.get("server_cpu_pct") + b.get("server_cpu_pct") for a, b in pairs
+               if a.get("server_cpu_pct") is not None and b.get("server_cpu_pct") is not None]
+        row = ["2 processes of 1", c, fmt(median(thr), "calls/s"),
+               fmt(median([p["p50_us"] for ab in pairs for p in ab])),
+               fmt(median(cpu), "calls/s") if cpu else "–", "–"]
+        if (1, c) in solver:
+            ratios = [(a["throughput_per_s"] + b["throughput_per_s"]) / one["throughput_per_s"]
+                      for one, (a, b) in zip(solver[(1, c)], zip(a_runs, b_runs))
+                      if one.get("ok", 0) > 0 and a.get("ok", 0) > 0 and b.get("ok", 0) > 0
+                      and one["throughput_per_s"]]
+            if ratios:
+                figures["service/solver/c%d/verify/p2_t1_throughput" % c] = fig(
+                    median(ratios), ratios, "x", "higher")
+                row[-1] = fmt(median(ratios), "x")
+        solver_rows.append(row)
     if solver_rows:
         md.append("Verify alone on a server started with `--solver-only` (the same plan, every "
                   "question sent to Z3: verification rather than gRPC's transport is the "
@@ -832,6 +879,12 @@ def service_report(raw, level="##"):
         md += table(["threads", "conc", "Verify calls/s", "Verify p50", "server CPU %",
                      "2T/1T"], solver_rows)
         md.append("")
+        if procs:
+            md.append("*2 processes of 1*: two servers of one thread each at once, one client "
+                      "each with half the calls in flight, so that nothing is shared but the "
+                      "machine; its 2T/1T is against the one-thread row: what two workers that "
+                      "share no Z3 state reach here, with the clients on the same cores.")
+            md.append("")
     if meta.get("server_exit"):
         md.append("Server stops (SIGTERM): %s." % meta["server_exit"])
     conns = meta.get("connections", {})
@@ -1025,12 +1078,20 @@ def key_figures(figs, eng, svc, mem):
                                        % m.group(1)), "calls/s"),
                                  fmt(v("service/solver/c%s/t2/verify/throughput_per_s"
                                        % m.group(1)), "calls/s")))
+        for k, f in sorted(figs.items()):
+            m = re.match(r"service/solver/c(\d+)/verify/p2_t1_throughput$", k)
+            if m:
+                notes.append("two one-thread servers at once, %s in flight in all: %s" % (
+                    m.group(1), fmt(f["value"], "x")))
         if v("engine/threads/ratio") is not None:
             notes.append("in process, 2 threads with an engine each / 1: %s" % fmt(
                 v("engine/threads/ratio"), "x"))
         if v("engine/threads/solver_only/ratio") is not None:
             notes.append("in process, every question to Z3: %s" % fmt(
                 v("engine/threads/solver_only/ratio"), "x"))
+        if v("engine/threads/solver_only_long/ratio") is not None:
+            notes.append("in process, every question to Z3, 50 steps with 10 unknowns: %s" % fmt(
+                v("engine/threads/solver_only_long/ratio"), "x"))
         rows.append(["Verify throughput, 2 worker threads / 1",
                      ", ".join("%s at %d in flight" % (fmt(val, "x"), c) for c, val in sc),
                      TARGETS["scaling_2t"], "; ".join(notes)])

@@ -17,7 +17,10 @@
 # with SIGTERM after its rows. Last, per thread count, Verify alone on a
 # server started with --solver-only, SOLVER_CONC calls in flight: the same
 # plan with every question sent to Z3, so that the workers' scaling is
-# measured where verification, not gRPC's transport, is the work.
+# measured where verification, not gRPC's transport, is the work; and
+# (SOLVER_PROCS) the same on two servers of one thread each at once, one
+# client each with half the calls in flight: what two workers that share
+# nothing can reach on this machine, the ceiling for 2T/1T.
 #
 # Figures per row are medians over the rounds (bench/report.py grpc-md);
 # V/H p50 is the median over rounds of Verify p50 / Health p50 of the same
@@ -35,6 +38,7 @@
 #   CONNS        connections for the extra Verify rows (default 2; 1: none)
 #   CONNS_CONC   calls in flight for those rows (default 16)
 #   SOLVER_CONC  calls in flight for the --solver-only rows (default 8; 0: none)
+#   SOLVER_PROCS 1: also the two-process --solver-only row (default 1; 0: not)
 #   SPECS_DIR    the specs the server loads (default: the bundled specs/)
 #   PLAN         a plan file to verify instead of the built-in plan
 #   RAW_DIR, OUT_MD  see above
@@ -54,6 +58,7 @@ read -r -a CONCURRENCY <<<"${CONCURRENCY:-1 4 16 64}"
 CONNS=${CONNS:-2}
 CONNS_CONC=${CONNS_CONC:-16}
 SOLVER_CONC=${SOLVER_CONC:-8}
+SOLVER_PROCS=${SOLVER_PROCS:-1}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PV="$BUILD_DIR/planverify"
@@ -75,6 +80,7 @@ done
 [[ $CONNS =~ ^[1-9][0-9]*$ && $CONNS_CONC =~ ^[1-9][0-9]*$ ]] ||
     die "CONNS and CONNS_CONC must be positive whole numbers"
 [[ $SOLVER_CONC =~ ^[0-9]+$ ]] || die "SOLVER_CONC must be a whole number"
+[[ $SOLVER_PROCS =~ ^[01]$ ]] || die "SOLVER_PROCS must be 0 or 1"
 [[ -z ${PLAN:-} || -f $PLAN ]] || die "PLAN: no file $PLAN"
 
 tmp=$(mktemp -d)
@@ -191,6 +197,42 @@ if ((SOLVER_CONC > 0)); then
             "threads=$t --solver-only c=$SOLVER_CONC" --concurrency "$SOLVER_CONC"
         stop_server "$t-solver"
     done
+    if ((SOLVER_PROCS)); then
+        # The same work on two servers of one thread each, one client each
+        # with half the calls in flight: two processes share no Z3 state,
+        # so this is what the machine allows two workers, whatever the
+        # server's design.
+        half=$(((SOLVER_CONC + 1) / 2))
+        start_server 1 "$SPECS" "$tmp/server-p2a-solver.log" --solver-only
+        pid_a=$server_pid port_a=$port
+        other_server_pid=$pid_a
+        start_server 1 "$SPECS" "$tmp/server-p2b-solver.log" --solver-only
+        echo "servers: 2 processes of 1 thread, --solver-only, on 127.0.0.1:$port_a and :$port" >&2
+        port_b=$port pid_b=$server_pid
+        port=$port_a server_pid=$pid_a
+        # (in a subshell, whose notes are lost: its exit status tells)
+        (
+            failed=0
+            verify_alone "grpc-solver-p2a-c$SOLVER_CONC.jsonl" \
+                "2 processes --solver-only, the first" --concurrency "$half"
+            exit "$failed"
+        ) &
+        first=$!
+        port=$port_b server_pid=$pid_b
+        verify_alone "grpc-solver-p2b-c$SOLVER_CONC.jsonl" \
+            "2 processes --solver-only, the second" --concurrency "$half"
+        if ! wait "$first"; then
+            failed=1
+            notes+=("2 processes --solver-only, the first: bench_grpc failed")
+        fi
+        for f in p2a p2b; do
+            [[ -s $raw/grpc-solver-$f-c$SOLVER_CONC.jsonl ]] ||
+                { failed=1; notes+=("2 processes --solver-only: no results from $f"); }
+        done
+        stop_server p2b-solver
+        server_pid=$pid_a other_server_pid=""
+        stop_server p2a-solver
+    fi
 fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 

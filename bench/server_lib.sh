@@ -7,8 +7,13 @@
 
 server_pid=""
 port=""
+# A second server a script runs beside server_pid, stopped with it.
+other_server_pid=""
 
 server_cleanup() {
+    if [[ -n $other_server_pid ]]; then
+        kill -KILL "$other_server_pid" 2>/dev/null || true
+    fi
     if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
         sleep 1
