@@ -181,26 +181,16 @@ def engine_report(eng):
         figures["engine/threads/throughput_2"] = fig(median(t2), t2, "calls/s", "higher")
         ratios = [b / a for a, b in zip(t1, t2) if a]
         figures["engine/threads/ratio"] = fig(median(ratios), ratios, "x", "higher")
-        so = threads.get("solver_only")
-        if so:
-            s1, s2 = so["throughput_1"], so["throughput_2"]
-            figures["engine/threads/solver_only/throughput_1"] = fig(
-                median(s1), s1, "calls/s", "higher")
-            figures["engine/threads/solver_only/throughput_2"] = fig(
-                median(s2), s2, "calls/s", "higher")
-            s_ratios = [b / a for a, b in zip(s1, s2) if a]
-            figures["engine/threads/solver_only/ratio"] = fig(
-                median(s_ratios), s_ratios, "x", "higher")
-        lo = threads.get("solver_only_long")
-        if lo:
-            l1, l2 = lo["throughput_1"], lo["throughput_2"]
-            figures["engine/threads/solver_only_long/throughput_1"] = fig(
-                median(l1), l1, "calls/s", "higher")
-            figures["engine/threads/solver_only_long/throughput_2"] = fig(
-                median(l2), l2, "calls/s", "higher")
-            l_ratios = [b / a for a, b in zip(l1, l2) if a]
-            figures["engine/threads/solver_only_long/ratio"] = fig(
-                median(l_ratios), l_ratios, "x", "higher")
+        for key in ("solver_only", "solver_only_long"):
+            sub = threads.get(key)
+            if sub:
+                a, b = sub["throughput_1"], sub["throughput_2"]
+                figures["engine/threads/%s/throughput_1" % key] = fig(
+                    median(a), a, "calls/s", "higher")
+                figures["engine/threads/%s/throughput_2" % key] = fig(
+                    median(b), b, "calls/s", "higher")
+                r = [y / x for x, y in zip(a, b) if x]
+                figures["engine/threads/%s/ratio" % key] = fig(median(r), r, "x", "higher")
     md = engine_markdown(eng, by_id, fits, pathcall)
     if threads:
         at = md.index("## Path-level against call-level") if (
