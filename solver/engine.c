@@ -96,6 +96,7 @@ struct pv_engine {
      * for it, and a failure then fails the verification closed. */
     Z3_solver flush;
     Z3_sort int_sort, bool_sort, str_sort;
+    Z3_symbol questions_sym; /* see simplify_queries */
 };
 
 /* An unknown of the plan, for witnesses. */
@@ -180,6 +181,7 @@ static bool engine_open(pv_engine *eng)
     eng->int_sort = Z3_mk_int_sort(c);
     eng->bool_sort = Z3_mk_bool_sort(c);
     eng->str_sort = Z3_mk_string_sort(c);
+    eng->questions_sym = Z3_mk_string_symbol(c, "pv.questions");
     eng->uses = 0;
     return Z3_get_error_code(c) == Z3_OK;
 }
@@ -1162,8 +1164,8 @@ typedef struct query {
 
 /*
  * Ask whether `broken`, question q's break, can hold, and report a finding
- * if so. While collecting, the question is only recorded (when
- * simplification leaves it open) for run_all_checks. *breaks tells whether
+ * if so. While collecting, the question is only recorded (unless it is
+ * false as it stands) for run_all_checks. *breaks tells whether
  * a finding was made (always false while collecting). Returns false when
  * the solver could not decide.
  */
@@ -1294,8 +1296,7 @@ static void simplify_queries(enc *E)
         qs[i] = E->queries[i].broken;
         dom[i] = E->eng->bool_sort;
     }
-    Z3_func_decl f = Z3_mk_func_decl(
-        c, Z3_mk_string_symbol(c, "pv.questions"), (unsigned)n, dom, E->eng->bool_sort);
+    Z3_func_decl f = Z3_mk_func_decl(c, E->eng->questions_sym, (unsigned)n, dom, E->eng->bool_sort);
     Z3_ast app = f ? Z3_mk_app(c, f, (unsigned)n, qs) : NULL;
     Z3_ast all = app ? Z3_simplify(c, app) : NULL;
     if (all && !(Z3_is_app(c, all) && Z3_get_app_num_args(c, Z3_to_app(c, all)) == n &&
@@ -1321,8 +1322,9 @@ static void simplify_queries(enc *E)
 /*
  * Every check, in two phases unless force_solver. Most plans break nothing,
  * and one solver call can show that: run_checks first gathers every
- * question that simplification leaves open (recording at once the findings
- * that need no question, such as an unknown tool), and one call asks
+ * question (recording at once the findings that need no question, such as
+ * an unknown tool), simplify_queries keeps those that simplification
+ * leaves open, and one call asks
  * whether any of them can break. When none can, that is the verdict. When
  * one can (or the call is undecided), the questions are asked one by one,
  * in order, exactly as the direct path asks them: a state rule at its
