@@ -195,7 +195,7 @@ def engine_report(eng):
     if threads:
         at = md.index("## Path-level against call-level") if (
             "## Path-level against call-level" in md) else len(md)
-        md[at:at] = ["### Threads in one process", "",
+        sec = ["### Threads in one process", "",
                "Verifications per second of the refunds 10-step plan with 3 unknowns, by 1 "
                "thread and by 2 threads at once, each thread with its own engine (as the "
                "server's workers have), %g ms per thread count per round; medians over %d "
@@ -207,7 +207,7 @@ def engine_report(eng):
         if so:
             s1, s2 = so["throughput_1"], so["throughput_2"]
             s_ratios = [b / a for a, b in zip(s1, s2) if a]
-            md[at + 3:at + 3] = [
+            sec += [
                 "The same plan with every question sent to Z3 (no_quick, as `--solver-only` "
                 "and plans the quick path cannot settle): %s/s with 1 thread, %s/s with 2, "
                 "ratio %s (rounds: %s). Two Z3 contexts share Z3's process-wide tables "
@@ -218,11 +218,12 @@ def engine_report(eng):
         if lo:
             l1, l2 = lo["throughput_1"], lo["throughput_2"]
             l_ratios = [b / a for a, b in zip(l1, l2) if a]
-            md[at + 5:at + 5] = [
+            sec += [
                 "The refunds 50-step plan with 10 unknowns, every question to Z3: %s/s with 1 "
                 "thread, %s/s with 2, ratio %s (rounds: %s)." % (
                     fmt(median(l1), "calls/s"), fmt(median(l2), "calls/s"),
                     fmt(median(l_ratios), "x"), ", ".join(fmt(r, "x") for r in l_ratios)), ""]
+        md[at:at] = sec
     # The per-round samples are in the figures; the cases keep the rest.
     slim = [{k: v for k, v in c.items() if not k.startswith("round_")} for c in cases]
     return figures, {"fits": fits, "pathcall": pathcall, "cases": slim,
@@ -812,8 +813,8 @@ def service_report(raw, level="##"):
                     "conns", " connections")) for k, v in extra) + ".")
         md.append("")
     solver = meta.pop("_solver_runs", {})
-    procs = {c: (solver.pop(("p2a", c)), solver.pop(("p2b", c), []))
-             for (w, c) in list(solver) if w == "p2a"}
+    procs = {c: (solver.pop(("p2a", c), []), solver.pop(("p2b", c), []))
+             for c in {c for (w, c) in solver if w in ("p2a", "p2b")}}
     solver_rows = []
     for (t, c), rounds in sorted(solver.items()):
         ph = [p for p in rounds if p.get("ok", 0) > 0]

@@ -124,21 +124,33 @@ json_str() {
     python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"
 }
 
-# verify_alone JSONL WHAT [OPTION...]: Verify alone on the running server
-# for ROUNDS phases, with bench_grpc's OPTIONs; its JSON lines go to
-# $raw/JSONL, its text to stderr, and a failure into notes under WHAT.
-verify_alone() {
-    local jsonl=$1 what=$2 out="$tmp/run-${1%.jsonl}.txt" rc=0
-    shift 2
+# verify_start JSONL [OPTION...]: start Verify alone on the server at
+# $port ($server_pid) for ROUNDS phases, with bench_grpc's OPTIONs, in the
+# background; sets client_pid. verify_end JSONL WHAT waits for it: its
+# JSON lines go to $raw/JSONL, its text to stderr, and a failure into notes
+# under WHAT. verify_alone JSONL WHAT [OPTION...] does both.
+verify_start() {
+    local out="$tmp/run-${1%.jsonl}.txt"
+    shift
     timeout "$run_limit" "$BENCH" --server "127.0.0.1:$port" --method verify \
         --rounds "$ROUNDS" --duration-s "$DURATION" --warmup-s "$WARMUP" \
-        --server-pid "$server_pid" "${plan_args[@]}" --json "$@" >"$out" 2>"$out.err" || rc=$?
+        --server-pid "$server_pid" "${plan_args[@]}" --json "$@" >"$out" 2>"$out.err" &
+    client_pid=$!
+}
+verify_end() {
+    local jsonl=$1 what=$2 out="$tmp/run-${1%.jsonl}.txt" rc=0
+    wait "$client_pid" || rc=$?
+    client_pid=""
     grep -v '^{' "$out" "$out.err" | sed 's/^[^:]*:/    /' >&2 || true
     grep '^{' "$out" >"$raw/$jsonl" || true
     if [[ $rc != 0 ]]; then
         failed=1
         notes+=("$what: bench_grpc exit $rc")
     fi
+}
+verify_alone() {
+    verify_start "$1" "${@:3}"
+    verify_end "$1" "$2"
 }
 
 failed=0
@@ -197,12 +209,13 @@ if ((SOLVER_CONC > 0)); then
             "threads=$t --solver-only c=$SOLVER_CONC" --concurrency "$SOLVER_CONC"
         stop_server "$t-solver"
     done
-    if ((SOLVER_PROCS)); then
+    if ((SOLVER_PROCS && SOLVER_CONC >= 2)); then
         # The same work on two servers of one thread each, one client each
         # with half the calls in flight: two processes share no Z3 state,
         # so this is what the machine allows two workers, whatever the
         # server's design.
-        half=$(((SOLVER_CONC + 1) / 2))
+        half_a=$((SOLVER_CONC / 2))
+        half_b=$((SOLVER_CONC - half_a))
         start_server 1 "$SPECS" "$tmp/server-p2a-solver.log" --solver-only
         pid_a=$server_pid port_a=$port
         other_server_pid=$pid_a
@@ -210,21 +223,14 @@ if ((SOLVER_CONC > 0)); then
         echo "servers: 2 processes of 1 thread, --solver-only, on 127.0.0.1:$port_a and :$port" >&2
         port_b=$port pid_b=$server_pid
         port=$port_a server_pid=$pid_a
-        # (in a subshell, whose notes are lost: its exit status tells)
-        (
-            failed=0
-            verify_alone "grpc-solver-p2a-c$SOLVER_CONC.jsonl" \
-                "2 processes --solver-only, the first" --concurrency "$half"
-            exit "$failed"
-        ) &
-        first=$!
+        verify_start "grpc-solver-p2a-c$SOLVER_CONC.jsonl" --concurrency "$half_a"
+        client_a=$client_pid other_client_pid=$client_pid
         port=$port_b server_pid=$pid_b
-        verify_alone "grpc-solver-p2b-c$SOLVER_CONC.jsonl" \
-            "2 processes --solver-only, the second" --concurrency "$half"
-        if ! wait "$first"; then
-            failed=1
-            notes+=("2 processes --solver-only, the first: bench_grpc failed")
-        fi
+        verify_start "grpc-solver-p2b-c$SOLVER_CONC.jsonl" --concurrency "$half_b"
+        verify_end "grpc-solver-p2b-c$SOLVER_CONC.jsonl" "2 processes --solver-only, the second"
+        client_pid=$client_a
+        verify_end "grpc-solver-p2a-c$SOLVER_CONC.jsonl" "2 processes --solver-only, the first"
+        other_client_pid=""
         for f in p2a p2b; do
             [[ -s $raw/grpc-solver-$f-c$SOLVER_CONC.jsonl ]] ||
                 { failed=1; notes+=("2 processes --solver-only: no results from $f"); }

@@ -7,10 +7,17 @@
 
 server_pid=""
 port=""
-# A second server a script runs beside server_pid, stopped with it.
+# A second server a script runs beside server_pid, and the clients
+# (`timeout` running bench_grpc) it runs in the background: stopped with it.
 other_server_pid=""
+client_pid=""
+other_client_pid=""
 
 server_cleanup() {
+    local c
+    for c in "$client_pid" "$other_client_pid"; do
+        [[ -n $c ]] && kill -TERM "$c" 2>/dev/null
+    done
     if [[ -n $other_server_pid ]]; then
         kill -KILL "$other_server_pid" 2>/dev/null || true
     fi
