@@ -195,34 +195,26 @@ def engine_report(eng):
     if threads:
         at = md.index("## Path-level against call-level") if (
             "## Path-level against call-level" in md) else len(md)
+        def rates(sub):
+            a, b = sub["throughput_1"], sub["throughput_2"]
+            r = [y / x for x, y in zip(a, b) if x]
+            return "%s/s with 1 thread, %s/s with 2, ratio %s (rounds: %s)" % (
+                fmt(median(a), "calls/s"), fmt(median(b), "calls/s"), fmt(median(r), "x"),
+                ", ".join(fmt(x, "x") for x in r))
+
         sec = ["### Threads in one process", "",
                "Verifications per second of the refunds 10-step plan with 3 unknowns, by 1 "
                "thread and by 2 threads at once, each thread with its own engine (as the "
                "server's workers have), %g ms per thread count per round; medians over %d "
-               "rounds: %s/s with 1 thread, %s/s with 2, ratio %s (rounds: %s)." % (
-                   threads["ms"], len(t1), fmt(median(t1), "calls/s"),
-                   fmt(median(t2), "calls/s"), fmt(median(ratios), "x"),
-                   ", ".join(fmt(r, "x") for r in ratios)), ""]
-        so = threads.get("solver_only")
-        if so:
-            s1, s2 = so["throughput_1"], so["throughput_2"]
-            s_ratios = [b / a for a, b in zip(s1, s2) if a]
-            sec += [
-                "The same plan with every question sent to Z3 (no_quick, as `--solver-only` "
-                "and plans the quick path cannot settle): %s/s with 1 thread, %s/s with 2, "
-                "ratio %s (rounds: %s). Two Z3 contexts share Z3's process-wide tables "
-                "(parameters, symbols), which is where the two threads still meet." % (
-                    fmt(median(s1), "calls/s"), fmt(median(s2), "calls/s"),
-                    fmt(median(s_ratios), "x"), ", ".join(fmt(r, "x") for r in s_ratios)), ""]
-        lo = threads.get("solver_only_long")
-        if lo:
-            l1, l2 = lo["throughput_1"], lo["throughput_2"]
-            l_ratios = [b / a for a, b in zip(l1, l2) if a]
-            sec += [
-                "The refunds 50-step plan with 10 unknowns, every question to Z3: %s/s with 1 "
-                "thread, %s/s with 2, ratio %s (rounds: %s)." % (
-                    fmt(median(l1), "calls/s"), fmt(median(l2), "calls/s"),
-                    fmt(median(l_ratios), "x"), ", ".join(fmt(r, "x") for r in l_ratios)), ""]
+               "rounds: %s." % (threads["ms"], len(t1), rates(threads)), ""]
+        if threads.get("solver_only"):
+            sec += ["The same plan with every question sent to Z3 (no_quick, as `--solver-only` "
+                    "and plans the quick path cannot settle): %s. Two Z3 contexts share Z3's "
+                    "process-wide tables (parameters, symbols), which is where the two threads "
+                    "still meet." % rates(threads["solver_only"]), ""]
+        if threads.get("solver_only_long"):
+            sec += ["The refunds 50-step plan with 10 unknowns, every question to Z3: %s."
+                    % rates(threads["solver_only_long"]), ""]
         md[at:at] = sec
     # The per-round samples are in the figures; the cases keep the rest.
     slim = [{k: v for k, v in c.items() if not k.startswith("round_")} for c in cases]
