@@ -659,6 +659,12 @@ def where_time_goes(p, reps, perf=None):
 # ---------------------------------------------------------------------------
 # service
 
+def read_lines(path):
+    """The lines of a text file, read and closed."""
+    with open(path) as f:
+        return f.readlines()
+
+
 def load_grpc(raw):
     """{(threads, conc, connections): {method: [phase dicts by round]}} and
     the meta."""
@@ -668,7 +674,7 @@ def load_grpc(raw):
         if not m:
             continue
         per = defaultdict(list)
-        for line in open(os.path.join(raw, name)):
+        for line in read_lines(os.path.join(raw, name)):
             if line.startswith("{"):
                 d = json.loads(line)
                 if "method" in d:
@@ -681,12 +687,12 @@ def load_grpc(raw):
         if m:
             who = int(m.group(1)[1:]) if m.group(1).startswith("t") else m.group(1)
             solver[(who, int(m.group(2)))] = [
-                json.loads(line) for line in open(os.path.join(raw, name))
+                json.loads(line) for line in read_lines(os.path.join(raw, name))
                 if line.startswith("{") and '"method"' in line]
     if solver:
         meta["_solver_runs"] = solver
     if os.path.exists(os.path.join(raw, "grpc-meta.json")):
-        meta.update(json.load(open(os.path.join(raw, "grpc-meta.json"))))
+        meta.update(json.loads("".join(read_lines(os.path.join(raw, "grpc-meta.json")))))
     return runs, meta
 
 
@@ -808,6 +814,7 @@ def service_report(raw, level="##"):
     procs = {c: (solver.pop(("p2a", c), []), solver.pop(("p2b", c), []))
              for c in {c for (w, c) in solver if w in ("p2a", "p2b")}}
     solver_rows = []
+    procs_rows = 0
     for (t, c), rounds in sorted(solver.items()):
         ph = [p for p in rounds if p.get("ok", 0) > 0]
         thr = [p["throughput_per_s"] for p in ph]
@@ -841,6 +848,7 @@ def service_report(raw, level="##"):
             median(thr), thr, "calls/s", "higher")
         cpu = [a.get("server_cpu_pct") + b.get("server_cpu_pct") for a, b in pairs
                if a.get("server_cpu_pct") is not None and b.get("server_cpu_pct") is not None]
+        procs_rows += 1
         row = ["2 processes of 1", c, fmt(median(thr), "calls/s"),
                fmt(median([p["p50_us"] for ab in pairs for p in ab])),
                fmt(median(cpu), "calls/s") if cpu else "–", "–"]
@@ -862,7 +870,7 @@ def service_report(raw, level="##"):
         md += table(["threads", "conc", "Verify calls/s", "Verify p50", "server CPU %",
                      "2T/1T"], solver_rows)
         md.append("")
-        if procs:
+        if procs_rows:
             md.append("*2 processes of 1*: two servers of one thread each at once, one client "
                       "each with half the calls in flight, so that nothing is shared but the "
                       "machine; its 2T/1T is against the one-thread row: what two workers that "
