@@ -657,29 +657,41 @@ static Z3_lbool solve(enc *E)
     return solve_capped(E, 0);
 }
 
+/* The solver could not decide, for `why`: nothing more is asked in this
+ * verification (see solver_failed). Returns Z3_L_UNDEF. */
+static Z3_lbool give_up(enc *E, const char *why)
+{
+    E->solver_failed = true;
+    free(E->fail_reason);
+    E->fail_reason = pv_xstrdup(why ? why : "unknown");
+    return Z3_L_UNDEF;
+}
+
+/* An undecided answer that does not end the checks (the question may
+ * still be decided another way): asking goes on. */
+static void clear_failure(enc *E)
+{
+    E->solver_failed = false;
+    free(E->fail_reason);
+    E->fail_reason = NULL;
+}
+
+#define LOST_CONTEXT "the solver could not recover from an interrupt"
+
 /* As solve, but spending at most cap_ms (0: no cap beyond the budget). */
 static Z3_lbool solve_capped(enc *E, long cap_ms)
 {
-    if (E->poisoned || E->ctx_lost) {
-        E->solver_failed = true;
-        free(E->fail_reason);
-        E->fail_reason = pv_xstrdup(E->poisoned ? "a string holds a character beyond U+2FFFF"
-                                                : "the solver could not recover from an interrupt");
-        return Z3_L_UNDEF;
-    }
+    if (E->poisoned)
+        return give_up(E, "a string holds a character beyond U+2FFFF");
+    if (E->ctx_lost)
+        return give_up(E, LOST_CONTEXT);
     if (E->solver_failed)
         return Z3_L_UNDEF;
-    if (E->opts->should_stop && E->opts->should_stop(E->opts->stop_ctx)) {
-        E->solver_failed = true;
-        E->fail_reason = pv_xstrdup("the verification was stopped (call cancelled)");
-        return Z3_L_UNDEF;
-    }
+    if (E->opts->should_stop && E->opts->should_stop(E->opts->stop_ctx))
+        return give_up(E, "the verification was stopped (call cancelled)");
     long left = ms_left(E);
-    if (left <= 0) {
-        E->solver_failed = true;
-        E->fail_reason = pv_xstrdup("the time limit ran out");
-        return Z3_L_UNDEF;
-    }
+    if (left <= 0)
+        return give_up(E, "the time limit ran out");
     /* The watchdog holds the verification's deadline, and a capped
      * query's shorter limit. */
     bool capped = cap_ms > 0 && cap_ms < left;
@@ -688,40 +700,27 @@ static Z3_lbool solve_capped(enc *E, long cap_ms)
         clock_gettime(CLOCK_MONOTONIC, &cap_at);
         cap_at = ts_plus_ms(cap_at, cap_ms);
     }
-    if (check_begin(E->eng, capped ? &cap_at : NULL)) {
-        E->solver_failed = true;
-        E->fail_reason = pv_xstrdup("the verification was stopped");
-        return Z3_L_UNDEF;
-    }
+    if (check_begin(E->eng, capped ? &cap_at : NULL))
+        return give_up(E, "the verification was stopped");
     Z3_lbool r = Z3_solver_check(E->c, E->solver);
     Z3_error_code err = Z3_get_error_code(E->c);
     bool cap_hit;
-    if (!check_end(E->eng, &cap_hit)) {
+    bool cleared = check_end(E->eng, &cap_hit);
+    if (cleared && r != Z3_L_UNDEF && err == Z3_OK)
+        return r;
+    if (E->solver == E->eng->solver)
+        E->main_undecided = true;
+    if (!cleared) {
         /* Fail closed, for the rest of this verification: the context is
          * replaced before the next (it was interrupted). */
         E->ctx_lost = true;
-        r = Z3_L_UNDEF;
+        return give_up(E, LOST_CONTEXT);
     }
-    if (E->ctx_lost) {
-        E->solver_failed = true;
-        free(E->fail_reason);
-        E->fail_reason = pv_xstrdup("the solver could not recover from an interrupt");
-        if (E->solver == E->eng->solver)
-            E->main_undecided = true;
-        return Z3_L_UNDEF;
-    }
-    if (r == Z3_L_UNDEF || err != Z3_OK) {
-        E->solver_failed = true;
-        if (E->solver == E->eng->solver)
-            E->main_undecided = true;
-        const char *why = err != Z3_OK ? Z3_get_error_msg(E->c, err)
-                                       : Z3_solver_get_reason_unknown(E->c, E->solver);
-        if (err == Z3_OK && (ms_left(E) <= 0 || cap_hit))
-            why = "the time limit ran out";
-        E->fail_reason = pv_xstrdup(why ? why : "unknown");
-        return Z3_L_UNDEF;
-    }
-    return r;
+    const char *why =
+        err != Z3_OK ? Z3_get_error_msg(E->c, err) : Z3_solver_get_reason_unknown(E->c, E->solver);
+    if (err == Z3_OK && (ms_left(E) <= 0 || cap_hit))
+        why = "the time limit ran out";
+    return give_up(E, why);
 }
 
 /* Decode Z3's rendering of a string constant: \u{hex} escapes, every other
@@ -936,9 +935,7 @@ static outcome check_simplified(enc *E, Z3_ast broken, bool simplified, Z3_model
     if (r == Z3_L_UNDEF) {
         /* The break itself is proven possible; not knowing whether it is
          * certain must not hide it. */
-        E->solver_failed = false;
-        free(E->fail_reason);
-        E->fail_reason = NULL;
+        clear_failure(E);
         return OUT_POSSIBLE;
     }
     return r == Z3_L_FALSE ? OUT_CERTAIN : OUT_POSSIBLE;
@@ -1359,9 +1356,7 @@ static void run_all_checks(enc *E, pv_verdict *v)
         return;
     /* Undecided as a whole: the questions one by one may still be decided
      * within what is left of the budget. */
-    E->solver_failed = false;
-    free(E->fail_reason);
-    E->fail_reason = NULL;
+    clear_failure(E);
     bool *state_done = pv_xcalloc(E->spec->n_invariants + 1, sizeof(bool));
     for (size_t i = 0; i < E->n_queries; i++) {
         query *qu = &E->queries[i];
