@@ -102,6 +102,26 @@ void pv_call_fixed_findings(const pv_spec *spec, const pv_plan *plan, size_t i, 
     }
 }
 
+/* The question of invariant inv at step i: a call rule (state_rule -1,
+ * over the pre-state) or state rule number state_rule (over the
+ * post-state). Either breaks when its condition is false. */
+static pv_question rule_question(const pv_invariant *inv, size_t i, int state_rule)
+{
+    bool state = state_rule >= 0;
+    return (pv_question){inv->id,
+                         state ? PV_K_STATE : PV_K_CALL,
+                         (int)i,
+                         inv->action,
+                         inv->escalate_to,
+                         inv->cond,
+                         inv->cond_src,
+                         NULL,
+                         NULL,
+                         state,
+                         false,
+                         state_rule};
+}
+
 bool pv_step_questions(const pv_spec *spec, const pv_plan *plan, size_t i, pv_verdict *v,
                        bool (*ask)(void *ctx, const pv_question *q), void *ctx)
 {
@@ -149,18 +169,7 @@ bool pv_step_questions(const pv_spec *spec, const pv_plan *plan, size_t i, pv_ve
             const pv_invariant *inv = &spec->invariants[r];
             if (inv->kind != PV_RULE_CALL || !pv_rule_on(inv, st->tool))
                 continue;
-            pv_question q = {inv->id,
-                             PV_K_CALL,
-                             (int)i,
-                             inv->action,
-                             inv->escalate_to,
-                             inv->cond,
-                             inv->cond_src,
-                             NULL,
-                             NULL,
-                             false,
-                             false,
-                             -1};
+            pv_question q = rule_question(inv, i, -1);
             if (!ask(ctx, &q))
                 return false;
         }
@@ -169,18 +178,7 @@ bool pv_step_questions(const pv_spec *spec, const pv_plan *plan, size_t i, pv_ve
         const pv_invariant *inv = &spec->invariants[r];
         if (inv->kind != PV_RULE_STATE)
             continue;
-        pv_question q = {inv->id,
-                         PV_K_STATE,
-                         (int)i,
-                         inv->action,
-                         inv->escalate_to,
-                         inv->cond,
-                         inv->cond_src,
-                         NULL,
-                         NULL,
-                         true,
-                         false,
-                         (int)r};
+        pv_question q = rule_question(inv, i, (int)r);
         if (!ask(ctx, &q))
             return false;
     }
