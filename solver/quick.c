@@ -683,9 +683,8 @@ static void slot_hints(const quick *Q, const slot *s, str_hints *h)
     for (size_t k = 0; k < tool->n_effects; k++)
         collect_hints(tool->effects[k].expr, s, false, h);
     for (size_t x = 0; x < spec->n_excludes; x++)
-        for (size_t k = 0; k < spec->excludes[x].n_tools; k++)
-            if (spec->excludes[x].tool_index[k] == t)
-                collect_hints(spec->excludes[x].when, s, false, h);
+        if (pv_exclusion_names(&spec->excludes[x], Q->plan->steps[s->step].tool_name))
+            collect_hints(spec->excludes[x].when, s, false, h);
 }
 
 static void add_str_cand(slot *s, pv_str v)
