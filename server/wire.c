@@ -237,8 +237,10 @@ bool pv_wire_request_to_doc(const uint8_t *buf, size_t len, size_t budget, pv_wi
     pv_arena *prev = pv_node_build_arena(arena);
     dec d = {arena, budget};
     rd r = {buf, buf + len};
-    const char *spec = "", *version = "", *digest = "", *id = "";
-    size_t spec_len = 0, version_len = 0, digest_len = 0, id_len = 0;
+    /* Fields 1-4, the request's texts, as views into the message. */
+    enum { F_SPEC = 1, F_VERSION, F_DIGEST, F_ID };
+    const char *txt[5] = {"", "", "", "", ""};
+    size_t txt_len[5] = {0};
     bool seen[5] = {false};
     pv_node *initial = pv_node_new_map(), *steps = pv_node_new_seq();
     bool ok = true;
@@ -254,17 +256,11 @@ bool pv_wire_request_to_doc(const uint8_t *buf, size_t len, size_t budget, pv_wi
         case 1:
         case 2:
         case 3:
-        case 4: {
-            const char **dst = f == 1 ? &spec : f == 2 ? &version : f == 3 ? &digest : &id;
-            size_t *dlen = f == 1   ? &spec_len
-                           : f == 2 ? &version_len
-                           : f == 3 ? &digest_len
-                                    : &id_len;
+        case 4:
             ok = !seen[f];
             seen[f] = true;
-            text(&s, dst, dlen);
+            text(&s, &txt[f], &txt_len[f]);
             break;
-        }
         case 5:
             ok = entry(&d, s, initial);
             break;
@@ -281,19 +277,19 @@ bool pv_wire_request_to_doc(const uint8_t *buf, size_t len, size_t budget, pv_wi
     }
     if (ok) {
         pv_node *root = pv_node_new_map();
-        if (spec_len)
-            pv_node_map_add(root, "spec", pv_node_new_str(spec, spec_len));
-        if (id_len)
-            pv_node_map_add(root, "id", pv_node_new_str(id, id_len));
+        if (txt_len[F_SPEC])
+            pv_node_map_add(root, "spec", pv_node_new_str(txt[F_SPEC], txt_len[F_SPEC]));
+        if (txt_len[F_ID])
+            pv_node_map_add(root, "id", pv_node_new_str(txt[F_ID], txt_len[F_ID]));
         if (initial->n)
             pv_node_map_add(root, "initial_state", initial);
         pv_node_map_add(root, "steps", steps);
         out->doc = pv_doc_from_root("request", root);
         out->doc->arena = arena;
         /* these outlive the message */
-        out->spec = pv_arena_strndup(arena, spec, spec_len);
-        out->version = pv_arena_strndup(arena, version, version_len);
-        out->digest = pv_arena_strndup(arena, digest, digest_len);
+        out->spec = pv_arena_strndup(arena, txt[F_SPEC], txt_len[F_SPEC]);
+        out->version = pv_arena_strndup(arena, txt[F_VERSION], txt_len[F_VERSION]);
+        out->digest = pv_arena_strndup(arena, txt[F_DIGEST], txt_len[F_DIGEST]);
     }
     pv_node_build_arena(prev);
     if (!ok) {
