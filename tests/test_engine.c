@@ -453,15 +453,8 @@ static void test_certainty_cap_leaves_budget(void **state)
      * next, still has the rest of the budget. Were the cap not enforced,
      * the first question would take the whole budget and small would end
      * in solver_unknown. */
-    pv_spec *spec = pvt_spec_from_text(
-        "t.yaml",
-        "spec: capped\nversion: v\n"
-        "tools:\n  t: {args: {x: int, y: {type: int, min: 0, max: 10}}}\n"
-        "invariants:\n"
-        "  - {id: r, on: t, action: block, assert: \"" PVT_HARD_X_COND "\"}\n"
-        "  - {id: small, on: t, action: escalate, escalate_to: ops, assert: \"args.y <= 5\"}\n");
-    pv_plan *plan = pvt_plan_from_text(
-        spec, "steps:\n  - {tool: t, args: {x: {unknown: true}, y: {unknown: true}}}\n");
+    pv_spec *spec = pvt_spec_from_text("t.yaml", PVT_HARD_THEN_SMALL_SPEC);
+    pv_plan *plan = pvt_plan_from_text(spec, PVT_XY_UNKNOWN_PLAN);
     /* 600 ms: the call's limit applies below the test suite's override. */
     pv_verify_opts o = {.no_quick = true, .timeout_ms = 600};
     pv_diags d = {0};

@@ -118,8 +118,7 @@ static void test_interrupt_after_the_check(void **state)
                            "invariants:\n"
                            "  - {id: small, on: t, action: block, assert: \"args.y <= 5\"}\n"
                            "  - {id: whole, on: t, action: block, assert: \"args.x <= 10\"}\n");
-    pv_plan *plan = pvt_plan_from_text(
-        spec, "steps:\n  - {tool: t, args: {x: {unknown: true}, y: {unknown: true}}}\n");
+    pv_plan *plan = pvt_plan_from_text(spec, PVT_XY_UNKNOWN_PLAN);
     pv_verdict *v = verify_stalled(eng, spec, plan, STALL_AFTER, 400, 1000);
     assert_int_equal(v->decision, PV_ACT_BLOCK);
     assert_int_equal(v->n_findings, 1);
@@ -144,15 +143,8 @@ static void test_interrupt_after_the_check(void **state)
 static void test_interrupt_before_the_check(void **state)
 {
     pv_engine *eng = *state;
-    pv_spec *spec = pvt_spec_from_text(
-        "t.yaml",
-        "spec: early\nversion: v\n"
-        "tools:\n  t: {args: {x: int, y: {type: int, min: 0, max: 10}}}\n"
-        "invariants:\n"
-        "  - {id: r, on: t, action: block, assert: \"" PVT_HARD_X_COND "\"}\n"
-        "  - {id: small, on: t, action: escalate, escalate_to: ops, assert: \"args.y <= 5\"}\n");
-    pv_plan *plan = pvt_plan_from_text(
-        spec, "steps:\n  - {tool: t, args: {x: {unknown: true}, y: {unknown: true}}}\n");
+    pv_spec *spec = pvt_spec_from_text("t.yaml", PVT_HARD_THEN_SMALL_SPEC);
+    pv_plan *plan = pvt_plan_from_text(spec, PVT_XY_UNKNOWN_PLAN);
     pv_verdict *v = verify_stalled(eng, spec, plan, STALL_BEFORE, 400, 1200);
     assert_int_equal(v->decision, PV_ACT_BLOCK);
     assert_int_equal(v->n_findings, 2);

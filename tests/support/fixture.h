@@ -39,6 +39,20 @@ int pvt_fixture_teardown(void **state);
     "args.x % 7919 == 17 && args.x % 7907 == 3 && args.x % 7901 == 5 && args.x % 7883 == 11 "      \
     "&& args.x % 7877 == 13 && args.x % 7873 == 1 && args.x > 0 && args.x < 1000000000000000"
 
+/* A spec whose rule r breaks easily (x = 0) while whether it can hold is
+ * PVT_HARD_X_COND, which Z3 cannot settle, followed by rule small, which
+ * breaks for a y above 5. For tests that a limit on one question leaves
+ * the next its budget. */
+#define PVT_HARD_THEN_SMALL_SPEC                                                                   \
+    "spec: hard-then-small\nversion: v\n"                                                          \
+    "tools:\n  t: {args: {x: int, y: {type: int, min: 0, max: 10}}}\n"                             \
+    "invariants:\n"                                                                                \
+    "  - {id: r, on: t, action: block, assert: \"" PVT_HARD_X_COND "\"}\n"                         \
+    "  - {id: small, on: t, action: escalate, escalate_to: ops, assert: \"args.y <= 5\"}\n"
+/* A plan of one call of tool t with its arguments x and y unknown. */
+#define PVT_XY_UNKNOWN_PLAN                                                                        \
+    "steps:\n  - {tool: t, args: {x: {unknown: true}, y: {unknown: true}}}\n"
+
 /* The spec in text (the file `name`, for diagnostics); asserts it loads. */
 pv_spec *pvt_spec_from_text(const char *name, const char *text);
 
