@@ -94,7 +94,6 @@ mkdir -p "$raw"
 run_limit=$(awk -v d="$DURATION" -v w="$WARMUP" -v r="$ROUNDS" \
     'BEGIN { printf "%d", 2 * r * (d + w + 3) + 20 }')
 
-
 server_exit=()
 notes=()
 stop_server() {
