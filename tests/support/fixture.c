@@ -15,6 +15,17 @@
 #include "pv_doc.h"
 #include "support/fixture.h"
 
+void pvt_assert_hard_then_small(const pv_verdict *v)
+{
+    assert_int_equal(v->decision, PV_ACT_BLOCK);
+    assert_int_equal(v->n_findings, 2);
+    assert_string_equal(v->findings[0].rule, "r");
+    assert_false(v->findings[0].certain);
+    assert_string_equal(v->findings[1].rule, "small");
+    assert_false(v->findings[1].certain);
+    assert_string_equal(v->findings[1].escalate_to, "ops");
+}
+
 int pvt_fixture_teardown(void **state)
 {
     pvt_fixture *fx = *state;

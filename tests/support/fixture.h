@@ -49,6 +49,11 @@ int pvt_fixture_teardown(void **state);
     "invariants:\n"                                                                                \
     "  - {id: r, on: t, action: block, assert: \"" PVT_HARD_X_COND "\"}\n"                         \
     "  - {id: small, on: t, action: escalate, escalate_to: ops, assert: \"args.y <= 5\"}\n"
+/* What PVT_HARD_THEN_SMALL_SPEC gives on PVT_XY_UNKNOWN_PLAN when rule
+ * r's limit leaves small its budget: block, with r and then small (to
+ * ops) found possible, not certain. */
+void pvt_assert_hard_then_small(const pv_verdict *v);
+
 /* A plan of one call of tool t with its arguments x and y unknown. */
 #define PVT_XY_UNKNOWN_PLAN                                                                        \
     "steps:\n  - {tool: t, args: {x: {unknown: true}, y: {unknown: true}}}\n"
